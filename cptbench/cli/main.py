@@ -1,0 +1,31 @@
+"""``cptbench``: the Typer app. Commands import heavy libraries only when they run."""
+
+from __future__ import annotations
+
+import typer
+
+from cptbench.cli import models as models_cmd
+from cptbench.cli import report as report_cmd
+from cptbench.cli import run as run_cmd
+from cptbench.cli import suites as suites_cmd
+from cptbench.cli.errors import debug_option
+
+app = typer.Typer(
+    name="cptbench",
+    help="Benchmark continual pre-training: train stage after stage, evaluate every task after each, "
+    "and derive plasticity, transfer and forgetting from the matrix.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(debug: bool = debug_option()) -> None:
+    """Global options."""
+
+
+app.command("run")(run_cmd.run)
+app.command("report")(report_cmd.report)
+app.command("suites")(suites_cmd.suites)
+app.add_typer(models_cmd.app, name="models")

@@ -1,0 +1,73 @@
+"""Texts for a stage (training corpus under a token budget) and for a task (evaluated documents)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from cptbench.data import crossner
+from cptbench.errors import DataError
+from cptbench.suites import DataSpec
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Documents plus the sha256 of every raw file they came from (keys ``source/domain/split``)."""
+
+    texts: tuple[str, ...]
+    data_hashes: dict[str, str]
+
+
+def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
+    if data.source != "crossner":
+        raise DataError(f"data source {data.source!r} is not supported")
+    texts: list[str] = []
+    hashes: dict[str, str] = {}
+    for split in data.splits:
+        documents, sha = crossner.documents_with_hash(data.domain, split, sentences_per_doc)
+        texts.extend(d.text for d in documents)
+        hashes[f"crossner/{data.domain}/{split}"] = sha
+    if not texts:
+        raise DataError(f"crossner/{data.domain}: splits {list(data.splits)} hold no documents")
+    return Texts(tuple(texts), hashes)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A stage's training documents in training order, and how many tokens they make."""
+
+    texts: tuple[str, ...]
+    tokens: int  # document tokens + one EOS per document (what the trainer sees)
+    order_hash: str
+
+
+def training_corpus(source: Texts, token_counts: list[int], cap: int | None, seed: int) -> Corpus:
+    """Documents in a seeded order, taken while they fit in ``cap`` tokens (at least one).
+
+    ``token_counts[i]`` is document i's length in tokens without EOS; each document costs one
+    more token for the EOS the trainer appends.
+    """
+    order = list(range(len(source.texts)))
+    random.Random(seed).shuffle(order)
+    chosen: list[int] = []
+    total = 0
+    for index in order:
+        cost = token_counts[index] + 1
+        if cap is not None and chosen and total + cost > cap:
+            break
+        chosen.append(index)
+        total += cost
+    texts = tuple(source.texts[i] for i in chosen)
+    digest = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()
+    return Corpus(texts, total, digest)
+
+
+def evaluation_documents(source: Texts, limit: int | None) -> tuple[str, ...]:
+    """``limit`` documents spread evenly over the split (independent of the run seed, so every
+    run of a suite and budget evaluates the same documents)."""
+    texts = source.texts
+    if limit is None or limit >= len(texts):
+        return texts
+    step = len(texts) / limit
+    return tuple(texts[int(i * step)] for i in range(limit))

@@ -1,0 +1,1 @@
+"""Data sources: CrossNER (``crossner``) and the download cache (``cache``)."""

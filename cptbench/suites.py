@@ -1,0 +1,136 @@
+"""Load suite YAML (``tasks/suites/<name>.yaml``) into frozen Suite / Stage / TaskSpec objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cptbench.errors import ConfigError
+from cptbench.matrix import Direction, TaskColumn
+from cptbench.resources import recipes_dir, tasks_dir
+from cptbench.schemas import GENERAL_STAGE, BudgetModel, CPTRecipe, SuiteModel, load_yaml
+
+TASK_METRICS = {"bpb": ("bpb", Direction.LOWER)}
+"""Task kind -> (metric name, direction). Token perplexity is recorded beside bits-per-byte."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    source: str
+    domain: str
+    splits: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training step of the sequence: data, trainer kind, recipe name."""
+
+    index: int  # 1-based
+    name: str
+    kind: str
+    recipe: str
+    data: DataSpec
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What to evaluate and which stage it belongs to (``None`` = general)."""
+
+    name: str
+    kind: str
+    data: DataSpec
+    stage: int | None
+
+    @property
+    def column(self) -> TaskColumn:
+        metric, direction = TASK_METRICS[self.kind]
+        return TaskColumn(self.name, metric, direction, self.stage)
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    train_tokens: int | None
+    eval_docs: int | None
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: int
+    description: str
+    sentences_per_doc: int
+    stages: tuple[Stage, ...]
+    tasks: tuple[TaskSpec, ...]
+    budgets: dict[str, Budget]
+    default_budget: str
+    content_hash: str
+    path: Path
+
+    def budget(self, name: str | None) -> Budget:
+        name = name or self.default_budget
+        if name not in self.budgets:
+            raise ConfigError(f"--budget {name}: suite {self.name!r} has budgets {sorted(self.budgets)}")
+        return self.budgets[name]
+
+
+def suite_path(name_or_path: str) -> Path:
+    """A suite name (``crossdomain``) or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"}:
+        return candidate
+    path = tasks_dir() / "suites" / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_suites()) or "none"
+        raise ConfigError(f"--suite {name_or_path}: no such suite (available: {known})")
+    return path
+
+
+def available_suites() -> list[str]:
+    return sorted(p.stem for p in (tasks_dir() / "suites").glob("*.yaml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = suite_path(name_or_path)
+    model = load_yaml(path, SuiteModel)
+    stage_index = {s.name: i for i, s in enumerate(model.stages, start=1)}
+    stages = tuple(
+        Stage(i, s.name, s.kind, s.recipe, DataSpec(s.data.source, s.data.domain, tuple(s.data.splits)))
+        for i, s in enumerate(model.stages, start=1)
+    )
+    tasks = tuple(
+        TaskSpec(
+            t.name,
+            t.kind,
+            DataSpec(t.data.source, t.data.domain, (t.data.split,)),
+            None if t.stage == GENERAL_STAGE else stage_index[t.stage],
+        )
+        for t in model.tasks
+    )
+    budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return Suite(
+        name=model.name,
+        version=model.version,
+        description=model.description,
+        sentences_per_doc=model.sentences_per_doc,
+        stages=stages,
+        tasks=tasks,
+        budgets=budgets,
+        default_budget=model.default_budget,
+        content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        path=path,
+    )
+
+
+def _budget(name: str, model: BudgetModel) -> Budget:
+    return Budget(name, model.train_tokens, model.eval_docs)
+
+
+def load_recipe(name_or_path: str) -> CPTRecipe:
+    """A recipe name (``cpt`` -> ``trainers/cpt.yaml``) or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    path = candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / f"{name_or_path}.yaml"
+    return load_yaml(path, CPTRecipe)

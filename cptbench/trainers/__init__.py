@@ -1,0 +1,1 @@
+"""Reference trainers: thin wrappers over TRL (recipes live in the top-level ``trainers/``)."""

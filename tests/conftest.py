@@ -1,0 +1,40 @@
+"""Shared fixtures. Real data comes from CPTBENCH_DATA_DIR (default: ../shared/data beside the repo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+if "CPTBENCH_DATA_DIR" not in os.environ and DEFAULT_DATA.is_dir():
+    os.environ["CPTBENCH_DATA_DIR"] = str(DEFAULT_DATA)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(os.environ.get("CPTBENCH_DATA_DIR", DEFAULT_DATA))
+    if not (path / "crossner").is_dir():
+        pytest.skip(f"CrossNER mirror not found at {path} (set CPTBENCH_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path() -> Path:
+    from cptbench.models import ensure_tiny_model
+
+    return ensure_tiny_model()
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_model_path):
+    """(model, tokenizer) of the tiny seeded Llama, loaded through the normal path."""
+    from cptbench.models import load_model
+
+    return load_model(tiny_model_path)

@@ -1,0 +1,90 @@
+"""The whole crossdomain pipeline on the smoke budget with the tiny model, through the CLI."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cptbench.cli.main import app
+from cptbench.metrics import as_dict, compute_all
+from cptbench.report import load_record
+from cptbench.runner import matrix_from_record
+
+runner = CliRunner()
+
+
+def run_cli(*args):
+    result = runner.invoke(app, list(args))
+    return result
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, data_dir, tiny_model_path):
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    result = run_cli("run", "--suite", "crossdomain", "--budget", "smoke", "--model", "tiny-llama", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_run_writes_a_complete_record(smoke_run):
+    out, output = smoke_run
+    record = load_record(out)
+    assert record.stages == ["politics", "science", "music", "literature", "ai"]
+    assert [t.name for t in record.tasks][-1] == "reuters_bpb" and record.tasks[-1].stage is None
+    assert len(record.matrix) == 6 and all(len(row) == 6 for row in record.matrix)
+    assert record.backend["prefix_token"] == "<|endoftext|>"
+    assert set(record.data) >= {"crossner/politics/train", "crossner/politics/dev", "crossner/conll2003/test"}
+    assert record.environment["packages"]["trl"]
+    for stage in record.training:
+        assert stage.tokens == stage.corpus_tokens <= 1024
+    assert "politics_bpb" in output and "| bwt | bpb |" in output
+
+
+def test_record_metrics_equal_the_formulas_on_its_matrix(smoke_run):
+    record = load_record(smoke_run[0])
+    assert record.metrics == as_dict(compute_all(matrix_from_record(record)))
+
+
+def test_training_lowers_own_domain_bpb_on_tiny_model(smoke_run):
+    """Even the tiny random model learns byte statistics: every diagonal cell is below the base row."""
+    record = load_record(smoke_run[0])
+    for j, task in enumerate(record.tasks):
+        if task.stage is not None:
+            assert record.matrix[task.stage][j] < record.matrix[0][j]
+
+
+def test_every_cell_left_a_file(smoke_run):
+    out = smoke_run[0]
+    assert len(list((out / "eval").glob("*/*.json"))) == 6 * 6
+    assert len(list((out / "train").glob("*.json"))) == 5
+    assert (out / "checkpoint" / "model.safetensors").is_file()
+    assert not (out / "checkpoint.next").exists()
+
+
+def test_report_writes_heatmap_and_markdown(smoke_run, tmp_path):
+    out = smoke_run[0]
+    result = run_cli("report", str(out), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| base |" in (tmp_path / "report.md").read_text()
+
+
+def test_report_refuses_a_tampered_record(smoke_run, tmp_path):
+    record = json.loads((smoke_run[0] / "record.json").read_text())
+    record["metrics"]["bwt[bpb]"] = 123.0
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    result = run_cli("report", str(tmp_path))
+    assert result.exit_code == 2
+    assert "bwt[bpb]" in result.output and not (tmp_path / "heatmap.png").exists()
+
+
+def test_same_seed_gives_identical_matrix(smoke_run, tmp_path):
+    result = run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--out", str(tmp_path / "again"))
+    assert result.exit_code == 0, result.output
+    assert load_record(tmp_path / "again").matrix == load_record(smoke_run[0]).matrix
+
+
+def test_different_configuration_in_same_directory_is_refused(smoke_run):
+    result = run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "7", "--out", str(smoke_run[0]))
+    assert result.exit_code == 2
+    assert "config.json" in result.output and "different configuration" in result.output
