@@ -14,42 +14,12 @@ from pydantic import ValidationError
 from cptbench import metrics
 from cptbench.errors import CptbenchError, RecordError
 from cptbench.matrix import Direction, ResultMatrix
-from cptbench.runner import matrix_from_record
+from cptbench.records import load_record, matrix_from_record  # noqa: F401 - load_record re-exported
 from cptbench.schemas import RunRecord, describe_validation_error
 
-RECORD_NAME = "record.json"
 HEATMAP_DPI = 120
 DASH = "—"
 _ARROW = {Direction.HIGHER: "↑", Direction.LOWER: "↓"}
-
-
-def load_record(path: Path) -> RunRecord:
-    """Read a run record from a run directory or a JSON file; any problem is one RecordError line."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RECORD_NAME
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise RecordError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise RecordError(f"{path}: malformed JSON ({where}): {exc.msg}") from None
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not isinstance(raw, dict):
-        raise RecordError(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
-    try:
-        record = RunRecord.model_validate(raw)
-    except ValidationError as exc:
-        raise RecordError(f"{path}: {describe_validation_error(exc)}") from None
-    try:
-        matrix_from_record(record)  # shape, finiteness, stage alignment
-    except CptbenchError as exc:
-        raise RecordError(f"{path}: {exc}") from None
-    return record
 
 
 def _num(value: float | int | None, digits: int = 4) -> str:

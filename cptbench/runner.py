@@ -1,4 +1,10 @@
-"""The stage loop: evaluate the base model, then train -> checkpoint -> evaluate every task, per stage."""
+"""The stage loop: evaluate the base model, then train -> checkpoint -> evaluate every task, per stage.
+
+Re-running the same configuration on an existing run directory resumes it: finished cells are
+read back, training restarts from the last finished stage's checkpoint (and inside a stage from
+the trainer's last checkpoint when the recipe saves them). A different configuration is refused,
+naming what differs; ``force=True`` starts over.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +18,20 @@ from pathlib import Path
 
 from cptbench import __version__, metrics
 from cptbench.corpus import Texts, evaluation_documents, load_texts, training_corpus
-from cptbench.errors import ConfigError
+from cptbench.errors import ConfigError, DataError, RecordError
+from cptbench.faults import crash_point
+from cptbench.lock import run_lock
 from cptbench.matrix import ResultMatrix
 from cptbench.models import ResolvedModel, load_model, resolve_model
 from cptbench.progress import Reporter, SilentReporter
 from cptbench.provenance import environment, make_deterministic
+from cptbench.records import load_record
 from cptbench.schemas import CPTRecipe, RunRecord, StageTraining
 from cptbench.scoring import Cell, evaluate_task
 from cptbench.store import RunDir, write_json_atomic
 from cptbench.suites import Budget, Stage, Suite, load_recipe
+
+MIN_FREE_BYTES_PER_PARAMETER = 12  # fp32 weights (4) x room for the staged copy and trainer state
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class RunConfig:
     seed: int
     out_dir: Path
     eval_batch_tokens: int = 4096
+    force: bool = False
 
     def recipes(self) -> dict[str, CPTRecipe]:
         return {stage.recipe: load_recipe(stage.recipe) for stage in self.suite.stages}
@@ -52,59 +64,98 @@ def config_hash(fingerprint: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything checked before the run directory is touched."""
+
+    recipes: dict[str, CPTRecipe]
+    model: ResolvedModel
+    eval_sets: dict[str, tuple[str, ...]]
+    stage_texts: dict[str, Texts]
+    data_hashes: dict[str, str]
+
+
 def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
-    """Run every stage of the suite and return (and write) the run record."""
+    """Run (or resume) every stage of the suite; return and write the run record."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    recipes = config.recipes()
-    run = _prepare_run_dir(config, recipes)
-    determinism = make_deterministic(config.seed)
-    resolved = resolve_model(config.model)
-    reporter.log(f"model {config.model} -> {resolved.path}")
-    eval_sets, data_hashes = _evaluation_sets(config)
-    loop = _StageLoop(config, run, reporter, eval_sets)
-    rows = [loop.evaluate(0, "base", resolved.path)]
-    training: list[StageTraining] = []
-    current = resolved.path
-    reporter.start("stages", f"{config.suite.name} stages", len(config.suite.stages))
-    for stage in config.suite.stages:
-        source = load_texts(stage.data, config.suite.sentences_per_doc)
-        data_hashes.update(source.data_hashes)
-        current, summary = loop.train(stage, current, source, recipes[stage.recipe])
-        training.append(summary)
-        rows.append(loop.evaluate(stage.index, stage.name, current))
-        reporter.update("stages", advance=1)
-    reporter.finish("stages")
-    record = _record(config, recipes, resolved, loop, rows, training, data_hashes, determinism, started)
-    write_json_atomic(run.record, record.model_dump(mode="json"))
+    inputs = _precheck(config, reporter)
+    run = RunDir(config.out_dir)
+    with run_lock(run.lock):
+        _claim_run_dir(run, config, inputs.recipes)
+        if run.record.exists():
+            reporter.log(f"{run.record}: this configuration already finished; nothing to do")
+            return load_record(run.record)
+        determinism = make_deterministic(config.seed)
+        loop = _StageLoop(config, run, reporter, inputs.eval_sets)
+        rows = [loop.evaluate(0, "base", inputs.model.path)]
+        training: list[StageTraining] = []
+        done = loop.finished_stage()
+        current: Path | None = inputs.model.path if done == 0 else None
+        reporter.start("stages", f"{config.suite.name} stages", len(config.suite.stages))
+        for stage in config.suite.stages:
+            if stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
+                training.append(loop.saved_training(stage))
+                current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
+            else:
+                crash_point(f"before-train:{stage.name}")
+                current, summary = loop.train(stage, current, inputs.stage_texts[stage.name], inputs.recipes[stage.recipe])
+                training.append(summary)
+            rows.append(loop.evaluate(stage.index, stage.name, current))
+            reporter.update("stages", advance=1)
+        reporter.finish("stages")
+        record = _record(config, inputs, loop, rows, training, determinism, started)
+        write_json_atomic(run.record, record.model_dump(mode="json"))
     return record
 
 
-def _prepare_run_dir(config: RunConfig, recipes: dict[str, CPTRecipe]) -> RunDir:
-    run = RunDir(config.out_dir)
-    fingerprint = config.fingerprint(recipes)
-    if run.config.exists():
-        existing = json.loads(run.config.read_text(encoding="utf-8"))
-        if existing.get("hash") != config_hash(fingerprint):
-            raise ConfigError(
-                f"{run.config}: the run directory holds a different configuration; choose another --out"
-            )
-    write_json_atomic(run.config, {"hash": config_hash(fingerprint), "fingerprint": fingerprint})
-    return run
-
-
-def _evaluation_sets(config: RunConfig) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    sets: dict[str, tuple[str, ...]] = {}
+def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
+    """Cheap checks before any long work: recipes, data for every stage and task, model, disk."""
+    recipes = config.recipes()
     hashes: dict[str, str] = {}
+    eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
         source = load_texts(task.data, config.suite.sentences_per_doc)
-        sets[task.name] = evaluation_documents(source, config.budget.eval_docs)
+        eval_sets[task.name] = evaluation_documents(source, config.budget.eval_docs)
         hashes.update(source.data_hashes)
-    return sets, hashes
+    stage_texts = {}
+    for stage in config.suite.stages:
+        stage_texts[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
+        hashes.update(stage_texts[stage.name].data_hashes)
+    model = resolve_model(config.model)
+    reporter.log(f"model {config.model} -> {model.path}")
+    _check_disk(config.out_dir, model.path)
+    return _Inputs(recipes, model, eval_sets, stage_texts, dict(sorted(hashes.items())))
+
+
+def _check_disk(out_dir: Path, model_path: Path) -> None:
+    weights = sum(f.stat().st_size for f in model_path.glob("*.safetensors"))
+    existing = next(p for p in [out_dir, *out_dir.absolute().parents] if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < 3 * weights:
+        raise DataError(f"--out {out_dir}: {free / 2**30:.1f} GiB free, checkpoints need about {3 * weights / 2**30:.1f} GiB")
+
+
+def _claim_run_dir(run: RunDir, config: RunConfig, recipes: dict[str, CPTRecipe]) -> None:
+    """Write config.json, or check it: same configuration resumes, another one is refused."""
+    fingerprint = config.fingerprint(recipes)
+    existing = run.read_json(run.config)
+    if existing is not None and existing.get("hash") != config_hash(fingerprint):
+        if not config.force:
+            differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
+            raise ConfigError(
+                f"{run.config}: the run directory holds a different configuration (differs in: "
+                f"{', '.join(differs) or 'format'}); use another --out, or --force to start over"
+            )
+    if existing is not None and config.force and existing.get("hash") != config_hash(fingerprint):
+        for child in run.root.iterdir():
+            if child != run.lock:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    write_json_atomic(run.config, {"hash": config_hash(fingerprint), "fingerprint": fingerprint})
 
 
 class _StageLoop:
-    """Training and evaluation of one run, with the timings and settings they leave behind."""
+    """Training and evaluation of one run, resuming from what earlier attempts finished."""
 
     def __init__(self, config: RunConfig, run: RunDir, reporter: Reporter, eval_sets) -> None:
         self.config = config
@@ -117,8 +168,26 @@ class _StageLoop:
         self.eval_seconds = 0.0
         self.eval_tokens = 0
 
-    def evaluate(self, row: int, label: str, model_path: Path) -> list[float]:
-        """Evaluate every task on one checkpoint; each finished cell is written to its own file."""
+    def evaluate(self, row: int, label: str, model_path: Path | None) -> list[float]:
+        """Every task on one checkpoint; finished cells are read back, new ones written one by one."""
+        cells: dict[str, Cell] = {}
+        for task in self.config.suite.tasks:
+            saved = self.run.read_json(self.run.eval_file(row, label, task.name))
+            if saved is not None:
+                cells[task.name] = Cell(saved["value"], saved["details"])
+        missing = [t for t in self.config.suite.tasks if t.name not in cells]
+        if missing and model_path is None:
+            raise RecordError(
+                f"{self.run.eval_file(row, label, missing[0].name)}: missing, and the checkpoint after "
+                f"{label} is gone; rerun with --force"
+            )
+        if missing or (model_path is not None and not self.backend_settings):
+            cells.update(self._evaluate_missing(row, label, model_path, missing))
+        ordered = [cells[t.name] for t in self.config.suite.tasks]
+        self.details.append([c.details for c in ordered])
+        return [c.value for c in ordered]
+
+    def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
         from cptbench.backends.hf import HFBackend
 
         started = time.perf_counter()
@@ -126,36 +195,59 @@ class _StageLoop:
         self.parameters = sum(p.numel() for p in model.parameters())
         backend = HFBackend(model, tokenizer, batch_tokens=self.config.eval_batch_tokens)
         self.backend_settings = backend.describe()
-        total = sum(len(texts) for texts in self.eval_sets.values())
-        self.reporter.start("eval", f"evaluate after {label}", total)
-        cells: list[Cell] = []
-        for task in self.config.suite.tasks:
+        self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
+        cells = {}
+        for task in tasks:
             progress = lambda n: self.reporter.update("eval", advance=n)  # noqa: E731
             cell = evaluate_task(backend, task, self.eval_sets[task.name], progress)
             write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
-            cells.append(cell)
+            crash_point(f"eval:{row}:{task.name}")
+            cells[task.name] = cell
         self.reporter.finish("eval")
         self.eval_seconds += time.perf_counter() - started
-        self.eval_tokens += sum(int(c.details["tokens"]) for c in cells)
-        self.details.append([c.details for c in cells])
-        return [c.value for c in cells]
+        self.eval_tokens += sum(int(c.details["tokens"]) for c in cells.values())
+        return cells
+
+    def finished_stage(self) -> int:
+        """The last stage an earlier attempt finished: its checkpoint and train file both exist."""
+        for stage in reversed(self.config.suite.stages):
+            if self.run.checkpoint(stage.index, stage.name).is_dir() and self.run.train_file(stage.index, stage.name).exists():
+                self.reporter.log(f"resuming after stage {stage.name}")
+                return stage.index
+        return 0
+
+    def saved_training(self, stage: Stage) -> StageTraining:
+        saved = self.run.read_json(self.run.train_file(stage.index, stage.name))
+        if saved is None:
+            raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing or unreadable; rerun with --force")
+        return StageTraining.model_validate({k: v for k, v in saved.items() if k != "losses"})
 
     def train(self, stage: Stage, start: Path, source: Texts, recipe: CPTRecipe) -> tuple[Path, StageTraining]:
         """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""
+        checkpoint = self.run.checkpoint(stage.index, stage.name)
+        summary, losses = self._train(stage, start, source, recipe, checkpoint)
+        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), "losses": losses})
+        if start.parent == checkpoint.parent:
+            shutil.rmtree(start, ignore_errors=True)  # keep only the last stage's checkpoint
+        self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
+        return checkpoint, summary
+
+    def _train(self, stage: Stage, start: Path, source: Texts, recipe: CPTRecipe, checkpoint: Path):
         from cptbench.trainers.cpt import train_cpt
 
         tokenizer = _tokenizer(start)
         counts = [len(ids) for ids in tokenizer(list(source.texts), add_special_tokens=False)["input_ids"]]
         corpus = training_corpus(source, counts, self.config.budget.train_tokens, self.config.seed)
         self.reporter.start("train", f"train {stage.name}", 0)
-        progress = lambda step, total: self.reporter.update("train", completed=step, total=total)  # noqa: E731
-        staging = self.run.root / "checkpoint.next"
-        result = train_cpt(start, corpus.texts, recipe, staging, seed=self.config.seed, progress=progress)
+
+        def progress(step: int, total: int) -> None:
+            self.reporter.update("train", completed=step, total=total)
+            crash_point(f"train:{stage.name}:step:{step}")
+
+        work_dir = self.run.trainer_dir(stage.index, stage.name)
+        result = train_cpt(start, corpus.texts, recipe, checkpoint, seed=self.config.seed, work_dir=work_dir, progress=progress)
         self.reporter.finish("train")
-        if self.run.checkpoint.exists():
-            shutil.rmtree(self.run.checkpoint)
-        staging.rename(self.run.checkpoint)
         summary = StageTraining(
             stage=stage.name,
             documents=len(corpus.texts),
@@ -166,9 +258,7 @@ class _StageLoop:
             final_loss=result.final_loss,
             data_order_hash=corpus.order_hash,
         )
-        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), "losses": list(result.losses)})
-        self.run.append_log(f"train stage={stage.name} steps={result.steps} tokens={result.tokens} loss={result.final_loss:.4f}")
-        return self.run.checkpoint, summary
+        return summary, list(result.losses)
 
 
 def _tokenizer(path: Path):
@@ -183,7 +273,7 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _record(config, recipes, resolved: ResolvedModel, loop: _StageLoop, rows, training, data_hashes, determinism, started) -> RunRecord:
+def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism, started) -> RunRecord:
     suite = config.suite
     columns = tuple(task.column for task in suite.tasks)
     matrix = ResultMatrix(tuple(s.name for s in suite.stages), columns, tuple(tuple(r) for r in rows))
@@ -201,12 +291,12 @@ def _record(config, recipes, resolved: ResolvedModel, loop: _StageLoop, rows, tr
             "train_tokens": config.budget.train_tokens,
             "eval_docs": config.budget.eval_docs,
         },
-        model={"reference": config.model, "source": resolved.source, "parameters": loop.parameters},
+        model={"reference": config.model, "source": inputs.model.source, "parameters": loop.parameters},
         seed=config.seed,
-        recipes={name: recipe.model_dump(mode="json") for name, recipe in recipes.items()},
+        recipes={name: recipe.model_dump(mode="json") for name, recipe in inputs.recipes.items()},
         backend=loop.backend_settings,
         environment=environment(determinism),
-        data=dict(sorted(data_hashes.items())),
+        data=inputs.data_hashes,
         stages=list(matrix.stages),
         tasks=[{"name": c.name, "metric": c.metric, "direction": c.direction.value, "stage": c.stage} for c in columns],
         matrix=[list(r) for r in matrix.values],
@@ -221,11 +311,3 @@ def _record(config, recipes, resolved: ResolvedModel, loop: _StageLoop, rows, tr
             "eval_tokens_per_second": loop.eval_tokens / loop.eval_seconds if loop.eval_seconds else 0.0,
         },
     )
-
-
-def matrix_from_record(record: RunRecord) -> ResultMatrix:
-    from cptbench.matrix import Direction, TaskColumn
-
-    columns = tuple(TaskColumn(t.name, t.metric, Direction(t.direction), t.stage) for t in record.tasks)
-    return ResultMatrix(tuple(record.stages), columns, tuple(tuple(r) for r in record.matrix))
-

@@ -105,6 +105,7 @@ class CPTRecipe(Strict):
     num_train_epochs: PositiveFloat = 1.0
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: PositiveFloat = 1.0
+    save_steps: PositiveInt | None = None  # trainer checkpoints inside a stage, for resuming a killed run
 
 
 # --- loading ---------------------------------------------------------------------------------

@@ -5,8 +5,13 @@
       config.json                 what was asked for (suite hash, model, budget, seed, recipes)
       eval/<t>-<stage>/<task>.json one finished evaluation (row t of the matrix, one cell)
       train/<t>-<stage>.json      one finished training stage (tokens, steps, losses)
-      checkpoint/                 the last finished stage's model (earlier ones are removed)
+      checkpoints/<t>-<stage>/    the last finished stage's model (earlier ones are removed)
+      trainer/<t>-<stage>/        the trainer's own checkpoints inside an unfinished stage
       logs/run.log                what happened, one line per event
+      .lock                       pid of the process that owns the directory
+
+A stage is finished when both its checkpoint directory (created by an atomic rename) and its
+train file exist; a cell is finished when its file exists. Resuming trusts nothing else.
 """
 
 from __future__ import annotations
@@ -45,8 +50,14 @@ class RunDir:
         return self.root / "config.json"
 
     @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoint"
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    def checkpoint(self, row: int, stage: str) -> Path:
+        return self.root / "checkpoints" / f"{row}-{stage}"
+
+    def trainer_dir(self, row: int, stage: str) -> Path:
+        return self.root / "trainer" / f"{row}-{stage}"
 
     @property
     def log(self) -> Path:
@@ -57,6 +68,13 @@ class RunDir:
 
     def train_file(self, row: int, stage: str) -> Path:
         return self.root / "train" / f"{row}-{stage}.json"
+
+    def read_json(self, path: Path) -> dict | None:
+        """A finished file's content, or None when it does not exist or is unreadable."""
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def append_log(self, line: str) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,12 @@ def run(
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>-s<seed>)."),
     seed: int = typer.Option(0, "--seed", help="Seed for data order, initialisation and training."),
+    force: bool = typer.Option(False, "--force", help="Start over in a run directory that holds another configuration."),
 ) -> None:
-    """Run a suite: evaluate the base model, then train and evaluate after every stage."""
+    """Run a suite: evaluate the base model, then train and evaluate after every stage.
+
+    Re-running the same command on an existing run directory resumes it where it stopped.
+    """
     from cptbench.cli.progress import RichReporter
     from cptbench.cli.quiet import quiet_libraries
     from cptbench.report import summary_markdown
@@ -28,7 +32,7 @@ def run(
         chosen = loaded.budget(budget)
         out = out or Path("runs") / f"{loaded.name}-{chosen.name}-{Path(model).name}-s{seed}"
         quiet_libraries()
-        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out)
+        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force)
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
         typer.echo(summary_markdown(record))

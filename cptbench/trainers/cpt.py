@@ -35,6 +35,7 @@ def train_cpt(
     out_dir: Path,
     *,
     seed: int,
+    work_dir: Path | None = None,
     progress: StepProgress | None = None,
 ) -> TrainResult:
     """Train on ``texts`` (EOS appended to each, packed to ``max_length``) and save to ``out_dir``.
@@ -42,16 +43,24 @@ def train_cpt(
     "wrapped" packing concatenates every document and cuts it into ``max_length`` chunks, keeping
     the remainder: every token of the corpus is trained on exactly once per epoch (``bfd``, TRL's
     default, would truncate documents longer than ``max_length``).
+
+    With ``recipe.save_steps``, the trainer checkpoints into ``work_dir`` every that many steps and
+    a later call with the same ``work_dir`` resumes from the newest one (optimizer, scheduler and
+    RNG states included). ``work_dir`` is removed once the stage is saved to ``out_dir``.
     """
     from datasets import Dataset
     from transformers import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     from cptbench.models import load_model
 
     model, tokenizer = load_model(model_path, device=_device())
     max_length = min(recipe.max_length, model.config.max_position_embeddings)
-    work_dir = Path(tempfile.mkdtemp(prefix="trainer-", dir=out_dir.parent))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temporary = work_dir is None  # a caller's work_dir is kept on failure, for resuming
+    work_dir = work_dir or Path(tempfile.mkdtemp(prefix="trainer-", dir=out_dir.parent))
+    work_dir.mkdir(parents=True, exist_ok=True)
     config = SFTConfig(
         output_dir=str(work_dir),
         learning_rate=recipe.learning_rate,
@@ -73,7 +82,8 @@ def train_cpt(
         include_num_input_tokens_seen="non_padding",
         logging_steps=1,
         logging_nan_inf_filter=False,  # a NaN loss must surface, not be averaged away
-        save_strategy="no",
+        save_strategy="steps" if recipe.save_steps else "no",
+        save_steps=recipe.save_steps or 500,
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=False,
@@ -89,12 +99,16 @@ def train_cpt(
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to our callback, not stdout
     started = time.perf_counter()
+    resume = get_last_checkpoint(str(work_dir)) if recipe.save_steps else None
     try:
-        trainer.train()
-        seconds = time.perf_counter() - started
-        _save_atomically(trainer, tokenizer, out_dir)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        trainer.train(resume_from_checkpoint=resume)
+    except BaseException:
+        if temporary:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - started
+    _save_atomically(trainer, tokenizer, out_dir)
+    shutil.rmtree(work_dir, ignore_errors=True)
     return TrainResult(
         checkpoint=out_dir,
         steps=trainer.state.global_step,

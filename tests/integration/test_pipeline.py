@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from cptbench.cli.main import app
 from cptbench.metrics import as_dict, compute_all
 from cptbench.report import load_record
-from cptbench.runner import matrix_from_record
+from cptbench.records import matrix_from_record
 
 runner = CliRunner()
 
@@ -57,8 +57,9 @@ def test_every_cell_left_a_file(smoke_run):
     out = smoke_run[0]
     assert len(list((out / "eval").glob("*/*.json"))) == 6 * 6
     assert len(list((out / "train").glob("*.json"))) == 5
-    assert (out / "checkpoint" / "model.safetensors").is_file()
-    assert not (out / "checkpoint.next").exists()
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["5-ai"]  # only the last stage's is kept
+    assert (out / "checkpoints" / "5-ai" / "model.safetensors").is_file()
+    assert not (out / "trainer").exists() or not any((out / "trainer").iterdir())
 
 
 def test_report_writes_heatmap_and_markdown(smoke_run, tmp_path):

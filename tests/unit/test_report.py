@@ -12,7 +12,7 @@ import pytest
 
 from cptbench import metrics, report
 from cptbench.errors import RecordError
-from cptbench.runner import matrix_from_record
+from cptbench.records import matrix_from_record
 from cptbench.schemas import RunRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

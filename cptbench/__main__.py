@@ -1,0 +1,5 @@
+"""``python -m cptbench`` is the ``cptbench`` command."""
+
+from cptbench.cli.main import app
+
+app(prog_name="cptbench")

@@ -1,0 +1,130 @@
+"""Runs that survive: kill -9 at chosen points, resume, and get the uninterrupted matrix.
+
+Each run is a real subprocess on the tiny model; ``CPTBENCH_FAULT`` makes it SIGKILL itself at an
+exact point (cptbench/faults.py), which is what ``kill -9`` at that moment would do.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SUITE = """
+name: resume-mini
+version: 1
+stages:
+  - {{name: politics, recipe: {recipe}, data: {{source: crossner, domain: politics, splits: [train]}}}}
+  - {{name: science,  recipe: {recipe}, data: {{source: crossner, domain: science,  splits: [train]}}}}
+tasks:
+  - {{name: politics_bpb, kind: bpb, stage: politics, data: {{source: crossner, domain: politics, split: test}}}}
+  - {{name: science_bpb,  kind: bpb, stage: science,  data: {{source: crossner, domain: science,  split: test}}}}
+  - {{name: reuters_bpb,  kind: bpb, stage: general,  data: {{source: crossner, domain: conll2003, split: test}}}}
+budgets:
+  smoke: {{train_tokens: 700, eval_docs: 2}}
+default_budget: smoke
+"""
+RECIPE = "kind: cpt\nlearning_rate: 1.0e-3\nmax_length: 64\nper_device_train_batch_size: 1\nsave_steps: 2\n"
+
+
+@pytest.fixture(scope="module")
+def suite_file(tmp_path_factory, data_dir, tiny_model_path):
+    folder = tmp_path_factory.mktemp("suite")
+    (folder / "recipe.yaml").write_text(RECIPE)
+    path = folder / "resume-mini.yaml"
+    path.write_text(SUITE.format(recipe=folder / "recipe.yaml"))
+    return path
+
+
+def cptbench(suite_file, out, *extra, fault=None):
+    env = dict(os.environ)
+    env.pop("CPTBENCH_FAULT", None)
+    if fault:
+        env["CPTBENCH_FAULT"] = fault
+    command = [sys.executable, "-m", "cptbench", "run", "--suite", str(suite_file), "--model", "tiny-llama", "--out", str(out), *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def matrix(out):
+    return json.loads((out / "record.json").read_text())["matrix"]
+
+
+@pytest.fixture(scope="module")
+def reference(suite_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "run"
+    done = cptbench(suite_file, out)
+    assert done.returncode == 0, done.stderr
+    return matrix(out)
+
+
+def test_kill_during_training_resumes_from_the_trainer_checkpoint(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    killed = cptbench(suite_file, out, fault="train:science:step:5")
+    assert killed.returncode == -9
+    assert (out / "trainer" / "2-science" / "checkpoint-4").is_dir()  # saved every 2 steps
+    assert not (out / "record.json").exists()
+    resumed = cptbench(suite_file, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert matrix(out) == reference
+    assert not (out / "trainer" / "2-science").exists()
+
+
+def test_kill_during_evaluation_keeps_finished_cells(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    killed = cptbench(suite_file, out, fault="eval:1:science_bpb")
+    assert killed.returncode == -9
+    finished = out / "eval" / "1-politics" / "politics_bpb.json"
+    before = finished.stat().st_mtime_ns
+    assert not (out / "eval" / "1-politics" / "reuters_bpb.json").exists()
+    resumed = cptbench(suite_file, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert finished.stat().st_mtime_ns == before  # read back, not recomputed
+    assert matrix(out) == reference
+
+
+def test_kill_between_stages_resumes_after_the_finished_stage(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    killed = cptbench(suite_file, out, fault="before-train:science")
+    assert killed.returncode == -9
+    assert (out / "checkpoints" / "1-politics").is_dir()
+    resumed = cptbench(suite_file, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after stage politics" in resumed.stderr
+    assert matrix(out) == reference
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["2-science"]
+
+
+def test_finished_run_is_not_redone(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    assert cptbench(suite_file, out).returncode == 0
+    record = (out / "record.json").read_text()
+    again = cptbench(suite_file, out)
+    assert again.returncode == 0 and "already finished" in again.stderr
+    assert (out / "record.json").read_text() == record
+
+
+def test_second_process_is_refused_and_stale_lock_taken_over(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lock").write_text(str(os.getpid()))  # a live owner: this test process
+    busy = cptbench(suite_file, out)
+    assert busy.returncode == 3 and f"in use by process {os.getpid()}" in busy.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / ".lock").write_text(str(dead.pid))
+    taken = cptbench(suite_file, out)
+    assert taken.returncode == 0, taken.stderr
+    assert matrix(out) == reference and not (out / ".lock").exists()
+
+
+def test_other_configuration_is_refused_unless_forced(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    assert cptbench(suite_file, out).returncode == 0
+    refused = cptbench(suite_file, out, "--seed", "1")
+    assert refused.returncode == 2 and "differs in: seed" in refused.stderr
+    assert [line for line in refused.stderr.splitlines() if line.startswith("error:")] and "Traceback" not in refused.stderr
+    forced = cptbench(suite_file, out, "--seed", "1", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((out / "record.json").read_text())["seed"] == 1

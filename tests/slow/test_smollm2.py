@@ -1,0 +1,42 @@
+"""The real default model, SmolLM2-135M-Instruct, through the whole pipeline (marked slow)."""
+
+import pytest
+from typer.testing import CliRunner
+
+from cptbench.cli.main import app
+from cptbench.report import load_record
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smollm2_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("runs") / "smollm2-smoke"
+    result = CliRunner().invoke(app, ["run", "--budget", "smoke", "--model", "smollm2-135m-instruct", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return load_record(out)
+
+
+def test_smollm2_resolves_from_gguf_and_has_its_tokenizer_conventions():
+    from cptbench.models import load_model, resolve_model
+
+    model, tokenizer = load_model(resolve_model("smollm2-135m-instruct").path)
+    assert model.config.num_hidden_layers == 30 and model.config.vocab_size == 49152
+    assert tokenizer.convert_ids_to_tokens(0) == "<|endoftext|>"
+    assert tokenizer.model_max_length == 8192
+
+
+def test_smoke_run_matrix_is_plausible(smollm2_run):
+    record = smollm2_run
+    assert record.model.parameters > 100_000_000
+    for j, task in enumerate(record.tasks):
+        assert 0.5 < record.matrix[0][j] < 3.0  # BPB of a real 135M model on English text
+    for stage in record.training:
+        assert stage.tokens == stage.corpus_tokens
+
+
+def test_own_domain_bpb_drops_below_base(smollm2_run):
+    record = smollm2_run
+    for j, task in enumerate(record.tasks):
+        if task.stage is not None:
+            assert record.matrix[task.stage][j] < record.matrix[0][j], task.name
