@@ -15,13 +15,15 @@ def report(
 ) -> None:
     """Print a run's matrix and derived metrics (markdown) and write a heatmap of the matrix."""
     from cptbench.errors import RecordError
+    from cptbench.records import RECORD_NAME
     from cptbench.report import load_record, summary_markdown, verify_metrics, write_report
 
     with handled():
-        record = load_record(run_dir)
+        record_file = run_dir / RECORD_NAME if run_dir.is_dir() else run_dir
+        record = load_record(record_file)
         problems = verify_metrics(record)
         if problems:
-            raise RecordError(f"{run_dir}: stored metrics disagree with the matrix: {problems[0]}")
+            raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
         target = out or (run_dir if run_dir.is_dir() else run_dir.parent)
         written = write_report(record, target)
         typer.echo(summary_markdown(record))
