@@ -71,3 +71,17 @@ def evaluation_documents(source: Texts, limit: int | None) -> tuple[str, ...]:
         return texts
     step = len(texts) / limit
     return tuple(texts[int(i * step)] for i in range(limit))
+
+
+def task_inputs(task, sentences_per_doc: int, budget, probe_seed: int) -> tuple[tuple, dict[str, str]]:
+    """What a task evaluates (documents, or cloze items) and the hashes of the files it came from."""
+    from cptbench.probes import cloze_items
+
+    if task.data is None:  # an lm-eval task with its own data
+        return (), {}
+    if task.kind == "cloze":
+        domain, split = task.data.domain, task.data.splits[0]
+        items = cloze_items(domain, split, budget.probe_items, probe_seed)
+        return items, {f"crossner/{domain}/{split}": crossner.content_hash(domain, split)}
+    source = load_texts(task.data, sentences_per_doc)
+    return evaluation_documents(source, budget.eval_docs), source.data_hashes

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench import __version__, metrics
-from cptbench.corpus import Texts, evaluation_documents, load_texts, training_corpus
+from cptbench.corpus import Texts, load_texts, task_inputs, training_corpus
 from cptbench.errors import ConfigError, DataError, RecordError
 from cptbench.faults import crash_point
 from cptbench.lock import run_lock
@@ -115,9 +115,8 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
-        source = load_texts(task.data, config.suite.sentences_per_doc)
-        eval_sets[task.name] = evaluation_documents(source, config.budget.eval_docs)
-        hashes.update(source.data_hashes)
+        eval_sets[task.name], task_hashes = task_inputs(task, config.suite.sentences_per_doc, config.budget, config.suite.probe_seed)
+        hashes.update(task_hashes)
     stage_texts = {}
     for stage in config.suite.stages:
         stage_texts[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
@@ -166,7 +165,8 @@ class _StageLoop:
         self.backend_settings: dict[str, object] = {}
         self.parameters = 0
         self.eval_seconds = 0.0
-        self.eval_tokens = 0
+        self.rolling_seconds = 0.0  # bits-per-byte tasks only: their tokens/s is the eval throughput
+        self.rolling_tokens = 0
 
     def evaluate(self, row: int, label: str, model_path: Path | None) -> list[float]:
         """Every task on one checkpoint; finished cells are read back, new ones written one by one."""
@@ -198,15 +198,18 @@ class _StageLoop:
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
         cells = {}
         for task in tasks:
+            task_started = time.perf_counter()
             progress = lambda n: self.reporter.update("eval", advance=n)  # noqa: E731
-            cell = evaluate_task(backend, task, self.eval_sets[task.name], progress)
+            cell = evaluate_task(backend, task, self.eval_sets[task.name], limit=self.config.budget.eval_docs, progress=progress)
             write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
             crash_point(f"eval:{row}:{task.name}")
             cells[task.name] = cell
+            if task.kind == "bpb":
+                self.rolling_seconds += time.perf_counter() - task_started
+                self.rolling_tokens += int(cell.details["tokens"])
         self.reporter.finish("eval")
         self.eval_seconds += time.perf_counter() - started
-        self.eval_tokens += sum(int(c.details["tokens"]) for c in cells.values())
         return cells
 
     def finished_stage(self) -> int:
@@ -290,6 +293,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
             "budget": config.budget.name,
             "train_tokens": config.budget.train_tokens,
             "eval_docs": config.budget.eval_docs,
+            "probe_items": config.budget.probe_items,
         },
         model={"reference": config.model, "source": inputs.model.source, "parameters": loop.parameters},
         seed=config.seed,
@@ -308,6 +312,6 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
             "train_seconds": train_seconds,
             "eval_seconds": loop.eval_seconds,
             "train_tokens_per_second": train_tokens / train_seconds if train_seconds else 0.0,
-            "eval_tokens_per_second": loop.eval_tokens / loop.eval_seconds if loop.eval_seconds else 0.0,
+            "eval_tokens_per_second": loop.rolling_tokens / loop.rolling_seconds if loop.rolling_seconds else 0.0,
         },
     )

@@ -44,11 +44,32 @@ class StageModel(Strict):
     data: TrainData
 
 
+class LmEvalSpec(Strict):
+    """A task run through lm-eval: a hub task by name, or a local task YAML from ``include``."""
+
+    task: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    direction: Literal["higher", "lower"]
+    include: str | None = None  # folder of local lm-eval task YAML, relative to tasks/ (or absolute)
+
+
 class TaskModel(Strict):
+    """``bpb``: bits-per-byte of documents; ``cloze``: entity-cloze accuracy from NER annotations;
+    ``lmeval``: an lm-eval task (``data``, when given, is written to a local file the task reads)."""
+
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["bpb"]
-    data: EvalData
+    kind: Literal["bpb", "cloze", "lmeval"]
+    data: EvalData | None = None
+    lmeval: LmEvalSpec | None = None
     stage: str
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> TaskModel:
+        if self.kind in ("bpb", "cloze") and self.data is None:
+            raise ValueError(f"data: required for kind {self.kind!r}")
+        if (self.kind == "lmeval") != (self.lmeval is not None):
+            raise ValueError("lmeval: required for kind 'lmeval' and only allowed there")
+        return self
 
 
 class BudgetModel(Strict):
@@ -56,6 +77,7 @@ class BudgetModel(Strict):
 
     train_tokens: PositiveInt | None
     eval_docs: PositiveInt | None
+    probe_items: PositiveInt | None = None  # cloze items per probe task (null = all)
 
 
 class SuiteModel(Strict):
@@ -63,6 +85,7 @@ class SuiteModel(Strict):
     version: PositiveInt
     description: str = ""
     sentences_per_doc: PositiveInt = 4
+    probe_seed: int = 0  # which cloze items and distractors; fixed per suite, not per run
     stages: list[StageModel] = Field(min_length=1)
     tasks: list[TaskModel] = Field(min_length=1)
     budgets: dict[str, BudgetModel] = Field(min_length=1)
@@ -168,6 +191,7 @@ class SuiteRef(Strict):
     budget: str
     train_tokens: PositiveInt | None
     eval_docs: PositiveInt | None
+    probe_items: PositiveInt | None = None
 
 
 class ModelRef(Strict):

@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cptbench.backends.base import Backend, Progress, RollingResult
+from cptbench.backends.base import Backend, LoglikelihoodRequest, Progress, RollingResult
 from cptbench.errors import NumericsError
+from cptbench.probes import ClozeItem
 from cptbench.suites import TaskSpec
 
 
@@ -29,11 +30,30 @@ def token_perplexity(results: Sequence[RollingResult]) -> float:
     return math.exp(sum(r.nll for r in results) / sum(r.num_tokens for r in results))
 
 
-def evaluate_task(backend: Backend, task: TaskSpec, texts: Sequence[str], progress: Progress | None = None) -> Cell:
-    if task.kind != "bpb":
-        raise ValueError(f"task {task.name}: unknown kind {task.kind!r}")
+def evaluate_task(backend: Backend, task: TaskSpec, inputs: Sequence, *, limit: int | None = None,
+                  progress: Progress | None = None) -> Cell:
+    """Score one task on one checkpoint: ``inputs`` are documents (bpb, lmeval) or cloze items."""
+    if task.kind == "bpb":
+        cell = _bits_per_byte_cell(backend, inputs, progress)
+    elif task.kind == "cloze":
+        cell = _cloze_cell(backend, inputs, progress)
+    else:
+        from cptbench.backends.lmeval import evaluate_lmeval
+
+        documents = inputs if task.data is not None else None
+        cell = evaluate_lmeval(backend.model, backend.tokenizer, task.lmeval, documents,
+                               prefix_token_id=backend.prefix_token_id, limit=limit)
+        if progress:
+            progress(len(inputs))
+    for name, number in [("value", cell.value), *cell.details.items()]:
+        if not math.isfinite(number):
+            raise NumericsError(f"task {task.name}: {name} is {number}")
+    return cell
+
+
+def _bits_per_byte_cell(backend: Backend, texts: Sequence[str], progress: Progress | None) -> Cell:
     results = backend.loglikelihood_rolling(texts, progress=progress)
-    cell = Cell(
+    return Cell(
         value=bits_per_byte(results),
         details={
             "perplexity": token_perplexity(results),
@@ -43,7 +63,18 @@ def evaluate_task(backend: Backend, task: TaskSpec, texts: Sequence[str], progre
             "nll": sum(r.nll for r in results),
         },
     )
-    for name, number in [("value", cell.value), *cell.details.items()]:
-        if not math.isfinite(number):
-            raise NumericsError(f"task {task.name}: {name} is {number}")
-    return cell
+
+
+def _cloze_cell(backend: Backend, items: Sequence[ClozeItem], progress: Progress | None) -> Cell:
+    """Accuracy: the true entity's sentence is the most likely of the candidates' (summed log-prob)."""
+    requests = [LoglikelihoodRequest(item.context, candidate + item.rest) for item in items for candidate in item.candidates]
+    scores = backend.loglikelihood(requests)
+    correct, offset = 0, 0
+    for item in items:
+        logprobs = [s.logprob for s in scores[offset : offset + len(item.candidates)]]
+        correct += max(range(len(logprobs)), key=logprobs.__getitem__) == item.answer
+        offset += len(item.candidates)
+    if progress:
+        progress(len(items))
+    chance = sum(1 / len(item.candidates) for item in items) / len(items)
+    return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": chance})

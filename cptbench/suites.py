@@ -10,10 +10,11 @@ from pathlib import Path
 from cptbench.errors import ConfigError
 from cptbench.matrix import Direction, TaskColumn
 from cptbench.resources import recipes_dir, tasks_dir
-from cptbench.schemas import GENERAL_STAGE, BudgetModel, CPTRecipe, SuiteModel, load_yaml
+from cptbench.schemas import GENERAL_STAGE, BudgetModel, CPTRecipe, LmEvalSpec, SuiteModel, load_yaml
 
-TASK_METRICS = {"bpb": ("bpb", Direction.LOWER)}
-"""Task kind -> (metric name, direction). Token perplexity is recorded beside bits-per-byte."""
+TASK_METRICS = {"bpb": ("bpb", Direction.LOWER), "cloze": ("accuracy", Direction.HIGHER)}
+"""Task kind -> (metric name, direction); lm-eval tasks name their own. Token perplexity is
+recorded beside bits-per-byte."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,27 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class LmEvalRef:
+    task: str
+    metric: str
+    direction: Direction
+    include: Path | None  # resolved folder of local lm-eval task YAML
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """What to evaluate and which stage it belongs to (``None`` = general)."""
 
     name: str
     kind: str
-    data: DataSpec
+    data: DataSpec | None
     stage: int | None
+    lmeval: LmEvalRef | None = None
 
     @property
     def column(self) -> TaskColumn:
+        if self.lmeval is not None:
+            return TaskColumn(self.name, self.lmeval.metric, self.lmeval.direction, self.stage)
         metric, direction = TASK_METRICS[self.kind]
         return TaskColumn(self.name, metric, direction, self.stage)
 
@@ -54,6 +66,7 @@ class Budget:
     name: str
     train_tokens: int | None
     eval_docs: int | None
+    probe_items: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class Suite:
     version: int
     description: str
     sentences_per_doc: int
+    probe_seed: int
     stages: tuple[Stage, ...]
     tasks: tuple[TaskSpec, ...]
     budgets: dict[str, Budget]
@@ -104,10 +118,11 @@ def load_suite(name_or_path: str) -> Suite:
         TaskSpec(
             t.name,
             t.kind,
-            DataSpec(t.data.source, t.data.domain, (t.data.split,)),
+            DataSpec(t.data.source, t.data.domain, (t.data.split,)) if t.data else None,
             None if t.stage == GENERAL_STAGE else stage_index[t.stage],
+            _lmeval_ref(t.lmeval, path, i) if t.lmeval else None,
         )
-        for t in model.tasks
+        for i, t in enumerate(model.tasks)
     )
     budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
     canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -116,6 +131,7 @@ def load_suite(name_or_path: str) -> Suite:
         version=model.version,
         description=model.description,
         sentences_per_doc=model.sentences_per_doc,
+        probe_seed=model.probe_seed,
         stages=stages,
         tasks=tasks,
         budgets=budgets,
@@ -126,7 +142,16 @@ def load_suite(name_or_path: str) -> Suite:
 
 
 def _budget(name: str, model: BudgetModel) -> Budget:
-    return Budget(name, model.train_tokens, model.eval_docs)
+    return Budget(name, model.train_tokens, model.eval_docs, model.probe_items)
+
+
+def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:
+    include = None
+    if spec.include is not None:
+        include = Path(spec.include) if Path(spec.include).is_absolute() else tasks_dir() / spec.include
+        if not include.is_dir():
+            raise ConfigError(f"{suite_file}: tasks.{index}.lmeval.include: folder {include} not found")
+    return LmEvalRef(spec.task, spec.metric, Direction(spec.direction), include)
 
 
 def load_recipe(name_or_path: str) -> CPTRecipe:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from cptbench.cli import baseline as baseline_cmd
+from cptbench.cli import leaderboard as leaderboard_cmd
 from cptbench.cli import models as models_cmd
+from cptbench.cli import regress as regress_cmd
 from cptbench.cli import report as report_cmd
 from cptbench.cli import run as run_cmd
+from cptbench.cli import submit as submit_cmd
 from cptbench.cli import suites as suites_cmd
 from cptbench.cli.errors import debug_option
 
@@ -29,3 +33,7 @@ app.command("run")(run_cmd.run)
 app.command("report")(report_cmd.report)
 app.command("suites")(suites_cmd.suites)
 app.add_typer(models_cmd.app, name="models")
+app.command("submit")(submit_cmd.submit)
+app.command("leaderboard")(leaderboard_cmd.leaderboard)
+app.command("regress")(regress_cmd.regress)
+app.add_typer(baseline_cmd.app, name="baseline")

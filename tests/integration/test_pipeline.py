@@ -30,8 +30,11 @@ def test_run_writes_a_complete_record(smoke_run):
     out, output = smoke_run
     record = load_record(out)
     assert record.stages == ["politics", "science", "music", "literature", "ai"]
-    assert [t.name for t in record.tasks][-1] == "reuters_bpb" and record.tasks[-1].stage is None
-    assert len(record.matrix) == 6 and all(len(row) == 6 for row in record.matrix)
+    kinds = {t.name: t.metric for t in record.tasks}
+    assert kinds["reuters_bpb"] == "bpb" and kinds["politics_cloze"] == "accuracy"
+    assert kinds["reuters_dev_lmeval"] == "bits_per_byte"
+    assert [t.stage for t in record.tasks if t.name.startswith("reuters")] == [None, None]
+    assert len(record.matrix) == 6 and all(len(row) == len(record.tasks) == 12 for row in record.matrix)
     assert record.backend["prefix_token"] == "<|endoftext|>"
     assert set(record.data) >= {"crossner/politics/train", "crossner/politics/dev", "crossner/conll2003/test"}
     assert record.environment["packages"]["trl"]
@@ -46,16 +49,32 @@ def test_record_metrics_equal_the_formulas_on_its_matrix(smoke_run):
 
 
 def test_training_lowers_own_domain_bpb_on_tiny_model(smoke_run):
-    """Even the tiny random model learns byte statistics: every diagonal cell is below the base row."""
+    """Even the tiny random model learns byte statistics: every diagonal BPB cell is below the base row."""
     record = load_record(smoke_run[0])
     for j, task in enumerate(record.tasks):
-        if task.stage is not None:
+        if task.stage is not None and task.metric == "bpb":
             assert record.matrix[task.stage][j] < record.matrix[0][j]
+
+
+def test_probe_cells_are_accuracies_with_chance_level(smoke_run):
+    record = load_record(smoke_run[0])
+    for j, task in enumerate(record.tasks):
+        if task.metric == "accuracy":
+            for t, row in enumerate(record.matrix):
+                details = record.details[t][j]
+                assert details["items"] == 4 and details["chance"] == 0.25
+                assert row[j] == details["correct"] / 4
+
+
+def test_lmeval_general_column_is_reported_per_family(smoke_run):
+    record = load_record(smoke_run[0])
+    assert record.metrics["general_retention[bits_per_byte]"] is not None
+    assert record.metrics["bwt[accuracy]"] is not None and record.metrics["bwt[bpb]"] is not None
 
 
 def test_every_cell_left_a_file(smoke_run):
     out = smoke_run[0]
-    assert len(list((out / "eval").glob("*/*.json"))) == 6 * 6
+    assert len(list((out / "eval").glob("*/*.json"))) == 6 * 12
     assert len(list((out / "train").glob("*.json"))) == 5
     assert [p.name for p in (out / "checkpoints").iterdir()] == ["5-ai"]  # only the last stage's is kept
     assert (out / "checkpoints" / "5-ai" / "model.safetensors").is_file()

@@ -1,0 +1,36 @@
+"""``cptbench baseline``: make regression-gate baselines explicitly (they are committed and reviewed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cptbench.cli.errors import handled
+
+app = typer.Typer(help="Regression-gate baselines: made explicitly, committed, reviewed; never updated silently.",
+                  no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    run_dir: Path = typer.Argument(..., help="A run directory (or its record.json)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The baseline JSON to write."),
+    no_matrix: bool = typer.Option(False, "--no-matrix", help="Leave the matrix out (then `regress --cells` is refused)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing baseline (review the diff before committing)."),
+) -> None:
+    """Write a baseline from a run: suite + hash, budget, model, seed, metrics, matrix, default
+    tolerances per metric, and the record it came from. Edit tolerances by hand, then commit it."""
+    import json
+
+    from cptbench.regress import create_baseline
+    from cptbench.submissions import BaselineError, load_run_record, write_text_atomic
+
+    with handled():
+        if out.exists() and not force:
+            raise BaselineError(f"--out {out}: exists; baselines are never replaced silently (pass --force, then review the diff)")
+        baseline = create_baseline(load_run_record(run_dir), include_matrix=not no_matrix)
+        write_text_atomic(out, json.dumps(baseline.model_dump(mode="json"), indent=2, allow_nan=False) + "\n")
+        typer.echo(f"wrote {out}: {len(baseline.metrics)} metrics"
+                   f"{', the matrix' if baseline.matrix is not None else ''}, suite {baseline.suite.name} "
+                   f"budget {baseline.suite.budget}, model {baseline.model}, seed {baseline.seed}")

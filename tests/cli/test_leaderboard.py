@@ -1,0 +1,214 @@
+"""Leaderboard submissions: every bad record or name is refused (exit 2, one line, nothing written);
+concurrent submissions both land; the generated pages are deterministic and match what is committed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cptbench.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, data_dir, tiny_model_path) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    result = CliRunner().invoke(app, ["run", "--budget", "smoke", "--model", "tiny-llama", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def record(smoke_run) -> dict:
+    return json.loads((smoke_run / "record.json").read_text())
+
+
+def write_run(directory: Path, record: dict) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "record.json").write_text(json.dumps(record))  # NaN is written as the token NaN
+    return directory
+
+
+def submit(run: Path, boards: Path, *extra: str):
+    return CliRunner().invoke(app, ["submit", str(run), "--leaderboards", str(boards), *extra])
+
+
+def error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+def drop_cell(record):
+    record["matrix"][2].pop()
+
+
+def drop_packages(record):
+    record["environment"].pop("packages")
+
+
+RECORD_CASES = {
+    "tampered metric": (lambda r: r["metrics"].update({"forgetting_max[bpb]": 0.12}), "forgetting_max[bpb]: stored 0.12"),
+    "suite hash mismatch": (lambda r: r["suite"].update(hash="0" * 64), "suite.hash 000000000000"),
+    "NaN cell": (lambda r: r["matrix"][1].__setitem__(0, float("nan")), "not finite"),
+    "missing cell": (drop_cell, "row 2 has"),
+    "newer schema version": (lambda r: r.update(schema_version=2), "schema_version 2 is newer"),
+    "unknown field": (lambda r: r.update(colour="red"), "colour: unknown field"),
+    "unshipped suite": (lambda r: r["suite"].update(name="../../etc/passwd.yaml"), "not a shipped suite"),
+    "other budget caps": (lambda r: r["suite"].update(train_tokens=999), "suite.train_tokens 999"),
+    "missing recipes": (lambda r: r.update(recipes={}), "recipes.cpt: missing"),
+    "missing package versions": (drop_packages, "environment.packages: missing"),
+    "empty model reference": (lambda r: r["model"].update(reference=" "), "model.reference is empty"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORD_CASES))
+def test_bad_record_is_refused(record, tmp_path, name):
+    change, fragment = RECORD_CASES[name]
+    change(record)
+    run = write_run(tmp_path / "run", record)
+    result = submit(run, tmp_path / "boards", "--name", "entry")
+    assert result.exit_code == 2, result.output
+    line = error_line(result.output)
+    assert "record.json" in line and fragment in line, line
+    assert not (tmp_path / "boards").exists()
+
+
+HOSTILE_NAMES = {
+    "parent": "../x",
+    "absolute": "/tmp/x",
+    "long": "a" * 10240,
+    "separator": "a/b",
+    "backslash": "a\\b",
+    "dots": "..",
+    "hidden": ".x",
+    "space": "a b",
+    "empty": "",
+    "newline": "a\nb",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_NAMES))
+def test_hostile_name_is_refused(smoke_run, tmp_path, case):
+    result = submit(smoke_run, tmp_path / "boards", "--name", HOSTILE_NAMES[case])
+    assert result.exit_code == 2, result.output
+    line = error_line(result.output)
+    assert line.startswith("error: --name") and len(line) < 200, line
+    assert not (tmp_path / "boards").exists()
+
+
+@pytest.mark.parametrize("option", ["--submitter", "--method"])
+def test_hostile_text_is_refused(smoke_run, tmp_path, option):
+    result = submit(smoke_run, tmp_path / "boards", "--name", "ok", option, "two\nlines")
+    assert result.exit_code == 2 and option in error_line(result.output)
+    assert not (tmp_path / "boards").exists()
+
+
+def test_submit_writes_entry_and_pages(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    result = submit(smoke_run, boards, "--name", "tiny-base", "--submitter", "A <b> | c")
+    assert result.exit_code == 0, result.output
+    board = boards / "crossdomain"
+    stored = json.loads((board / "submissions" / "tiny-base.json").read_text())
+    assert stored["submission"]["name"] == "tiny-base"
+    assert stored["submission"]["method"] == "naive sequential CPT"
+    assert stored["matrix"] == json.loads((smoke_run / "record.json").read_text())["matrix"]
+    readme, index = (board / "README.md").read_text(), (board / "index.html").read_text()
+    assert "| 1 | tiny-base | tiny-llama | naive sequential CPT | smoke |" in readme
+    assert 'id="entry-tiny-base"' in index and "A &lt;b&gt; | c" in index and "<b> |" not in index
+
+
+def test_duplicate_id_needs_replace(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    assert submit(smoke_run, boards, "--name", "dup").exit_code == 0
+    before = (boards / "crossdomain" / "submissions" / "dup.json").read_bytes()
+    for name in ("dup", "DUP"):
+        refused = submit(smoke_run, boards, "--name", name, "--method", "other")
+        assert refused.exit_code == 2 and "--replace" in error_line(refused.output)
+    assert (boards / "crossdomain" / "submissions" / "dup.json").read_bytes() == before
+    replaced = submit(smoke_run, boards, "--name", "dup", "--method", "other", "--replace")
+    assert replaced.exit_code == 0 and "replaced" in replaced.output
+    assert json.loads((boards / "crossdomain" / "submissions" / "dup.json").read_text())["submission"]["method"] == "other"
+
+
+def test_concurrent_submissions_all_land(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    names = ["first", "second", "third"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cptbench", "submit", str(smoke_run), "--name", name, "--leaderboards", str(boards)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        for name in names
+    ]
+    for proc in procs:
+        output, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, output
+    board = boards / "crossdomain"
+    assert sorted(p.stem for p in (board / "submissions").glob("*.json")) == sorted(names)
+    for name in names:
+        assert json.loads((board / "submissions" / f"{name}.json").read_text())["submission"]["name"] == name
+    readme = (board / "README.md").read_text()
+    assert all(f"| {name} |" in readme for name in names)
+    assert not [p for p in board.rglob(".*") if p.name != ".lock"]  # no temp files left behind
+    check = CliRunner().invoke(app, ["leaderboard", "crossdomain", "--leaderboards", str(boards), "--check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_regeneration_is_deterministic(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    for name in ("b-entry", "a-entry"):
+        assert submit(smoke_run, boards, "--name", name).exit_code == 0
+    board = boards / "crossdomain"
+    pages = {p: p.read_bytes() for p in (board / "README.md", board / "index.html", board / "submission.schema.json")}
+    again = CliRunner().invoke(app, ["leaderboard", "crossdomain", "--leaderboards", str(boards), "--sort", "bwt"])
+    assert again.exit_code == 0, again.output
+    assert {p: p.read_bytes() for p in pages} == pages  # --sort changes the printout, never the pages
+    (board / "README.md").write_text("edited by hand\n")
+    stale = CliRunner().invoke(app, ["leaderboard", "crossdomain", "--leaderboards", str(boards), "--check"])
+    assert stale.exit_code == 1 and "README.md" in stale.output
+    assert (board / "README.md").read_text() == "edited by hand\n"  # --check writes nothing
+
+
+def test_output_formats_and_sort(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    assert submit(smoke_run, boards, "--name", "one").exit_code == 0
+    args = ["leaderboard", "crossdomain", "--leaderboards", str(boards)]
+    listed = CliRunner().invoke(app, [*args, "--format", "json", "--sort", "forgetting_max"])
+    assert listed.exit_code == 0, listed.output
+    payload = json.loads(listed.output)
+    assert payload["sort"] == "forgetting_max[bpb]" and [e["id"] for e in payload["entries"]] == ["one"]
+    assert CliRunner().invoke(app, [*args, "--format", "html"]).output.startswith("<!DOCTYPE html>")
+    bad_sort = CliRunner().invoke(app, [*args, "--sort", "colour"])
+    assert bad_sort.exit_code == 2 and "--sort colour" in error_line(bad_sort.output)
+    bad_suite = CliRunner().invoke(app, ["leaderboard", "nosuch", "--leaderboards", str(boards)])
+    assert bad_suite.exit_code == 2 and "nosuch" in error_line(bad_suite.output)
+
+
+def test_tampered_submission_file_is_not_ranked(smoke_run, tmp_path):
+    boards = tmp_path / "boards"
+    assert submit(smoke_run, boards, "--name", "entry").exit_code == 0
+    path = boards / "crossdomain" / "submissions" / "entry.json"
+    stored = json.loads(path.read_text())
+    stored["metrics"]["bwt[bpb]"] = 5.0
+    path.write_text(json.dumps(stored))
+    result = CliRunner().invoke(app, ["leaderboard", "crossdomain", "--leaderboards", str(boards)])
+    assert result.exit_code == 2 and "entry.json" in error_line(result.output) and "bwt[bpb]" in result.output
+
+
+def test_committed_pages_are_up_to_date():
+    """What is committed under leaderboards/ equals what `cptbench leaderboard SUITE` generates."""
+    from cptbench.suites import available_suites
+
+    for suite in available_suites():
+        if not (REPO / "leaderboards" / suite).is_dir():
+            continue
+        args = ["leaderboard", suite, "--leaderboards", str(REPO / "leaderboards"), "--check"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, f"regenerate with `cptbench leaderboard {suite}` and commit:\n{result.output}"
