@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cptbench.errors import CptbenchError, RecordError
+from cptbench.errors import CptbenchError, RecordError, read_text
 from cptbench.matrix import Direction, ResultMatrix, TaskColumn
 from cptbench.schemas import RECORD_SCHEMA_VERSION, RunRecord, describe_validation_error
 
@@ -24,17 +24,12 @@ def load_record(path: Path) -> RunRecord:
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_NAME
+    text = read_text(path, RecordError)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise RecordError(f"{path}: not UTF-8 text") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise RecordError(f"{path}: malformed JSON ({where}): {exc.msg}") from None
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(raw, dict):
         raise RecordError(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
     version = raw.get("schema_version")

@@ -211,9 +211,14 @@ def write_heatmap(record: RunRecord, path: Path) -> Path:
 
 
 def write_report(record: RunRecord, out_dir: Path) -> dict[str, Path]:
-    """Write ``report.md`` and ``heatmap.png`` into ``out_dir``; returns their paths by kind."""
+    """Write ``report.md``, ``heatmap.png`` and ``curves.png`` into ``out_dir``; returns their paths."""
+    from cptbench.compare import write_curves
+
     out_dir = Path(out_dir)
     markdown = out_dir / "report.md"
     text = summary_markdown(record)
     _write_atomic(markdown, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return {"markdown": markdown, "heatmap": write_heatmap(record, out_dir / "heatmap.png")}
+    written = {"markdown": markdown, "heatmap": write_heatmap(record, out_dir / "heatmap.png")}
+    if record.stages:
+        written["curves"] = write_curves(record, out_dir / "curves.png")
+    return written

@@ -31,9 +31,6 @@ from cptbench.scoring import Cell, evaluate_task
 from cptbench.store import RunDir, write_json_atomic
 from cptbench.suites import Budget, Stage, Suite, load_recipe
 
-MIN_FREE_BYTES_PER_PARAMETER = 12  # fp32 weights (4) x room for the staged copy and trainer state
-
-
 @dataclass(frozen=True)
 class RunConfig:
     suite: Suite
@@ -52,6 +49,8 @@ class RunConfig:
         return {
             "suite": self.suite.name,
             "suite_hash": self.suite.content_hash,
+            "stages": [stage.name for stage in self.suite.stages],
+            "tasks": [task.name for task in self.suite.tasks],
             "budget": self.budget.name,
             "model": self.model,
             "seed": self.seed,
@@ -136,17 +135,17 @@ def _check_disk(out_dir: Path, model_path: Path) -> None:
 
 
 def _claim_run_dir(run: RunDir, config: RunConfig, recipes: dict[str, CPTRecipe]) -> None:
-    """Write config.json, or check it: same configuration resumes, another one is refused."""
+    """Write config.json, or check it: the same configuration resumes, another one is refused.
+    ``force`` empties the directory and starts over."""
     fingerprint = config.fingerprint(recipes)
     existing = run.read_json(run.config)
-    if existing is not None and existing.get("hash") != config_hash(fingerprint):
-        if not config.force:
-            differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
-            raise ConfigError(
-                f"{run.config}: the run directory holds a different configuration (differs in: "
-                f"{', '.join(differs) or 'format'}); use another --out, or --force to start over"
-            )
-    if existing is not None and config.force and existing.get("hash") != config_hash(fingerprint):
+    if existing is not None and existing.get("hash") != config_hash(fingerprint) and not config.force:
+        differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
+        raise ConfigError(
+            f"{run.config}: the run directory holds a different configuration (differs in: "
+            f"{', '.join(differs) or 'format'}); use another --out, or --force to start over"
+        )
+    if config.force:
         for child in run.root.iterdir():
             if child != run.lock:
                 shutil.rmtree(child) if child.is_dir() else child.unlink()

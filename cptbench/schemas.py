@@ -11,7 +11,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
-from cptbench.errors import ConfigError
+from cptbench.errors import ConfigError, read_text
 
 SPLITS = ("train", "dev", "test")
 GENERAL_STAGE = "general"
@@ -140,12 +140,9 @@ def load_yaml(path: Path, model: type[M]) -> M:
     """Parse a YAML file into ``model``; any problem is one ConfigError naming file and field."""
     import yaml
 
+    text = read_text(path, ConfigError)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

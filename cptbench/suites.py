@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -159,3 +160,16 @@ def load_recipe(name_or_path: str) -> CPTRecipe:
     candidate = Path(name_or_path)
     path = candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / f"{name_or_path}.yaml"
     return load_yaml(path, CPTRecipe)
+
+
+def evaluation_view(suite: Suite, task_names: list[str] | None = None) -> Suite:
+    """The suite without stages, for evaluating one checkpoint: every chosen task becomes a column
+    of a one-row matrix (no stage alignment, so only final values are defined)."""
+    known = [t.name for t in suite.tasks]
+    unknown = [name for name in task_names or [] if name not in known]
+    if unknown:
+        raise ConfigError(f"--tasks {unknown[0]}: suite {suite.name!r} has tasks {known}")
+    chosen = tuple(
+        dataclasses.replace(t, stage=None) for t in suite.tasks if task_names is None or t.name in task_names
+    )
+    return dataclasses.replace(suite, stages=(), tasks=chosen)

@@ -133,11 +133,10 @@ class HFBackend:
         outputs: list[str | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
         batch_size = max(1, self.batch_tokens // self.max_length)
-        self.tokenizer.padding_side = "left"
         for begin in range(0, len(order), batch_size):
             chunk = order[begin : begin + batch_size]
             prompts = [requests[i].prompt for i in chunk]
-            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+            encoded = self._left_padded(prompts)
             with torch.inference_mode():
                 generated = self.model.generate(
                     **encoded,
@@ -155,6 +154,16 @@ class HFBackend:
         return outputs
 
     # --- shared machinery ---------------------------------------------------------------------
+
+    def _left_padded(self, prompts: list[str]):
+        """Prompts padded on the left (generation continues from the right edge)."""
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"
+        try:
+            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            self.tokenizer.padding_side = side
+        return encoded.to(self.device)
 
     def _batches(self, items, key):
         """Longest first, as many per batch as fit in ``batch_tokens`` (padded length x rows)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cptbench.cli import baseline as baseline_cmd
+from cptbench.cli import eval as eval_cmd
 from cptbench.cli import leaderboard as leaderboard_cmd
 from cptbench.cli import models as models_cmd
 from cptbench.cli import regress as regress_cmd
@@ -30,6 +31,7 @@ def main(debug: bool = debug_option()) -> None:
 
 
 app.command("run")(run_cmd.run)
+app.command("eval")(eval_cmd.evaluate)
 app.command("report")(report_cmd.report)
 app.command("suites")(suites_cmd.suites)
 app.add_typer(models_cmd.app, name="models")

@@ -1,4 +1,5 @@
-"""``cptbench report``: the matrix and metrics of a finished run as markdown, plus a heatmap PNG."""
+"""``cptbench report``: a run's matrix and metrics as markdown, a heatmap and per-task curves;
+with two runs, their metrics side by side."""
 
 from __future__ import annotations
 
@@ -10,21 +11,36 @@ from cptbench.cli.errors import handled
 
 
 def report(
-    run_dir: Path = typer.Argument(..., help="A run directory (or its record.json)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Where to write report.md and heatmap.png (default: the run directory)."),
+    runs: list[Path] = typer.Argument(..., help="One run directory (or record.json); two to compare them."),
+    out: Path = typer.Option(None, "--out", "-o", help="Where to write report.md, heatmap.png, curves.png (default: the run directory)."),
 ) -> None:
-    """Print a run's matrix and derived metrics (markdown) and write a heatmap of the matrix."""
-    from cptbench.errors import RecordError
-    from cptbench.records import RECORD_NAME
-    from cptbench.report import load_record, summary_markdown, verify_metrics, write_report
+    """Print a run's matrix and derived metrics and write its plots; or compare two runs."""
+    from cptbench.compare import compare_markdown
+    from cptbench.errors import ConfigError
+    from cptbench.report import summary_markdown, write_report
 
     with handled():
-        record_file = run_dir / RECORD_NAME if run_dir.is_dir() else run_dir
-        record = load_record(record_file)
-        problems = verify_metrics(record)
-        if problems:
-            raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
-        target = out or (run_dir if run_dir.is_dir() else run_dir.parent)
-        written = write_report(record, target)
-        typer.echo(summary_markdown(record))
+        if len(runs) > 2:
+            raise ConfigError(f"report: one run, or two to compare; got {len(runs)}")
+        records = [_checked_record(path) for path in runs]
+        if len(records) == 2:
+            typer.echo(compare_markdown(*records))
+            return
+        target = out or (runs[0] if runs[0].is_dir() else runs[0].parent)
+        written = write_report(records[0], target)
+        typer.echo(summary_markdown(records[0]))
         typer.echo("\n" + "\n".join(f"wrote {path}" for path in written.values()))
+
+
+def _checked_record(path: Path):
+    """The record, refused when its stored metrics disagree with its own matrix."""
+    from cptbench.errors import RecordError
+    from cptbench.records import RECORD_NAME, load_record
+    from cptbench.report import verify_metrics
+
+    record_file = path / RECORD_NAME if path.is_dir() else path
+    record = load_record(record_file)
+    problems = verify_metrics(record)
+    if problems:
+        raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
+    return record

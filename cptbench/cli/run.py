@@ -15,7 +15,7 @@ def run(
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>-s<seed>)."),
     seed: int = typer.Option(0, "--seed", help="Seed for data order, initialisation and training."),
-    force: bool = typer.Option(False, "--force", help="Start over in a run directory that holds another configuration."),
+    force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
 

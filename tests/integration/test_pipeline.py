@@ -108,3 +108,37 @@ def test_different_configuration_in_same_directory_is_refused(smoke_run):
     result = run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "7", "--out", str(smoke_run[0]))
     assert result.exit_code == 2
     assert "config.json" in result.output and "different configuration" in result.output
+
+
+def test_eval_of_the_final_checkpoint_reproduces_the_last_row(smoke_run, tmp_path):
+    out = smoke_run[0]
+    checkpoint = out / "checkpoints" / "5-ai"
+    result = run_cli("eval", "--budget", "smoke", "--model", str(checkpoint), "--tasks", "politics_bpb",
+                     "--tasks", "ai_cloze", "--out", str(tmp_path / "eval"))
+    assert result.exit_code == 0, result.output
+    single = load_record(tmp_path / "eval")
+    full = load_record(out)
+    assert single.stages == [] and len(single.matrix) == 1
+    assert [t.name for t in single.tasks] == ["politics_bpb", "ai_cloze"]
+    for j, task in enumerate(single.tasks):
+        assert single.matrix[0][j] == full.matrix[5][[t.name for t in full.tasks].index(task.name)]
+
+
+def test_eval_rejects_unknown_task(tmp_path):
+    result = run_cli("eval", "--budget", "smoke", "--model", "tiny-llama", "--tasks", "chess", "--out", str(tmp_path / "e"))
+    assert result.exit_code == 2 and "--tasks chess" in result.output and not (tmp_path / "e").exists()
+
+
+def test_report_compares_two_runs(smoke_run, tmp_path):
+    again = tmp_path / "seed1"
+    assert run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "1", "--out", str(again)).exit_code == 0
+    result = run_cli("report", str(smoke_run[0]), str(again))
+    assert result.exit_code == 0, result.output
+    assert "(A) vs" in result.output and "| bwt[bpb] |" in result.output
+    a, b = load_record(smoke_run[0]), load_record(again)
+    assert f"{b.metrics['bwt[bpb]'] - a.metrics['bwt[bpb]']:+.4f}" in result.output
+
+
+def test_report_writes_curves(smoke_run, tmp_path):
+    assert run_cli("report", str(smoke_run[0]), "--out", str(tmp_path)).exit_code == 0
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -202,9 +202,10 @@ def test_write_heatmap_valid_png(record, tmp_path):
 
 def test_write_report_writes_markdown_and_png(record, tmp_path):
     paths = report.write_report(record, tmp_path / "report")
-    assert set(paths) == {"markdown", "heatmap"}
+    assert set(paths) == {"markdown", "heatmap", "curves"}
     assert paths["markdown"].read_text(encoding="utf-8") == report.summary_markdown(record)
     assert paths["heatmap"].read_bytes()[:8] == PNG_SIGNATURE
+    assert paths["curves"].read_bytes()[:8] == PNG_SIGNATURE
 
 
 def test_report_module_imports_neither_torch_nor_matplotlib():

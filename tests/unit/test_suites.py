@@ -30,7 +30,10 @@ def test_crossdomain_order_and_general_reference():
     suite = load_suite("crossdomain")
     assert [s.name for s in suite.stages] == ["politics", "science", "music", "literature", "ai"]
     general = [t for t in suite.tasks if t.stage is None]
-    assert [t.data.domain for t in general] == ["conll2003"]
+    assert [t.data.domain for t in general] == ["conll2003", "conll2003"]  # ours and lm-eval's
+    assert {t.kind for t in general} == {"bpb", "lmeval"}
+    for stage in suite.stages:  # every stage has its own BPB column and knowledge probe
+        assert sorted(t.kind for t in suite.tasks if t.stage == stage.index) == ["bpb", "cloze"]
     assert set(suite.budgets) >= {"smoke", "small", "full"}
 
 

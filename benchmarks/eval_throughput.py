@@ -1,0 +1,74 @@
+"""Rolling log-likelihood throughput: cptbench's HF backend against lm-eval's, same model and texts.
+
+Usage (CPU, 2 threads by default):
+    CPTBENCH_DATA_DIR=../shared/data python benchmarks/eval_throughput.py \
+        [--model smollm2-135m-instruct] [--domain politics] [--docs 24] [--lmeval-batch 8]
+
+Both sides score the same documents with the same first-token convention (cptbench's prefix
+token), so their bits-per-byte must agree; the script prints both values, the tokens/s of each
+(tokens = the documents' tokens, timed around the scoring call, after one warm-up call each) and
+the ratio. lm-eval's time includes its per-call set-up (task and dataset building), which is part
+of what a user of it pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from cptbench.backends.hf import HFBackend
+from cptbench.backends.lmeval import evaluate_lmeval
+from cptbench.cli.quiet import quiet_libraries
+from cptbench.corpus import evaluation_documents, load_texts
+from cptbench.matrix import Direction
+from cptbench.models import load_model, resolve_model
+from cptbench.resources import tasks_dir
+from cptbench.scoring import bits_per_byte
+from cptbench.suites import DataSpec, LmEvalRef
+
+TASK = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
+
+
+def timed(function):
+    started = time.perf_counter()
+    value = function()
+    return value, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--domain", default="politics")
+    parser.add_argument("--docs", type=int, default=24)
+    parser.add_argument("--lmeval-batch", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    quiet_libraries()
+    torch.set_num_threads(args.threads)
+    model, tokenizer = load_model(resolve_model(args.model).path)
+    texts = evaluation_documents(load_texts(DataSpec("crossner", args.domain, ("test",)), 4), args.docs)
+    tokens = sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"])
+    backend = HFBackend(model, tokenizer)
+
+    def ours():
+        return bits_per_byte(backend.loglikelihood_rolling(texts))
+
+    def theirs():
+        cell = evaluate_lmeval(model, tokenizer, TASK, texts, prefix_token_id=backend.prefix_token_id, batch_size=args.lmeval_batch)
+        return cell.value
+
+    ours(), theirs()  # warm-up
+    bpb_ours, seconds_ours = timed(ours)
+    bpb_theirs, seconds_theirs = timed(theirs)
+    print(f"| model | docs | tokens | cptbench tok/s | lm-eval tok/s (batch {args.lmeval_batch}) | ratio | BPB cptbench | BPB lm-eval |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.model} | {len(texts)} | {tokens} | {tokens / seconds_ours:.1f} | {tokens / seconds_theirs:.1f} "
+        f"| {seconds_theirs / seconds_ours:.2f}x | {bpb_ours:.6f} | {bpb_theirs:.6f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""``cptbench eval``: evaluate one checkpoint on a suite's tasks, without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cptbench.cli.errors import handled
+
+
+def evaluate(
+    suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name or suite YAML path."),
+    model: str = typer.Option("smollm2-135m-instruct", "--model", "-m", help="Alias, local directory (e.g. a run's checkpoint) or hub id."),
+    tasks: list[str] = typer.Option(None, "--tasks", "-t", help="Task names to evaluate (repeatable; default: all)."),
+    budget: str = typer.Option(None, "--budget", "-b", help="Budget name (caps evaluated documents and probe items)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/eval-<suite>-<budget>-<model>)."),
+    force: bool = typer.Option(False, "--force", help="Empty the run directory and start over."),
+) -> None:
+    """Evaluate one checkpoint: a record of the usual schema with one row and no stages."""
+    from cptbench.cli.progress import RichReporter
+    from cptbench.cli.quiet import quiet_libraries
+    from cptbench.report import summary_markdown
+    from cptbench.runner import RunConfig, run_suite
+    from cptbench.suites import evaluation_view, load_suite
+
+    with handled():
+        loaded = evaluation_view(load_suite(suite), tasks or None)
+        chosen = loaded.budget(budget)
+        out = out or Path("runs") / f"eval-{loaded.name}-{chosen.name}-{Path(model).name}"
+        quiet_libraries()
+        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=0, out_dir=out, force=force)
+        with RichReporter() as reporter:
+            record = run_suite(config, reporter)
+        typer.echo(summary_markdown(record))
+        typer.echo(f"\nrun record: {out / 'record.json'}")
