@@ -22,13 +22,14 @@ from pathlib import Path
 from cptbench import metrics
 from cptbench.errors import ConfigError
 from cptbench.records import matrix_from_record
+from cptbench.suites import Suite
 from cptbench.submissions import (
     DEFAULT_METHOD, Entry, Submission, SubmissionError, SubmissionHeader, check_name, check_record, check_text,
-    load_entries, make_entry, submission_payload, waiting_lock, write_text_atomic,
+    load_entries, load_run_record, make_entry, submission_payload, waiting_lock, write_text_atomic,
 )
 
 BOARD_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
-"""The ranked columns, by ``metrics.METRICS`` name, for the suite's first metric family."""
+"""The ranked columns, by ``metrics.METRICS`` name, for ``PREFERRED_FAMILY`` (else the suite's first family)."""
 PREFERRED_FAMILY = "bpb"
 """The family ranked when the suite has it: bits-per-byte does not depend on the tokenizer."""
 DEFAULT_SORT = "final"
@@ -48,7 +49,7 @@ def default_root() -> Path:
 
 @dataclass(frozen=True)
 class Board:
-    suite: object  # cptbench.suites.Suite
+    suite: Suite
     family: str
     entries: tuple[Entry, ...]  # ranked
     sort: str
@@ -73,7 +74,7 @@ def resolve_sort(sort: str | None, family: str) -> str:
     return key
 
 
-def make_board(suite, entries: list[Entry], sort: str | None = None) -> Board:
+def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> Board:
     """Rank ``entries`` best first by ``sort`` (direction from the METRICS table); undefined last; ties by id."""
     families = [task.column.metric for task in suite.tasks]
     family = PREFERRED_FAMILY if PREFERRED_FAMILY in families else families[0]
@@ -87,7 +88,7 @@ def make_board(suite, entries: list[Entry], sort: str | None = None) -> Board:
     return Board(suite, family, tuple(sorted(entries, key=order)), key)
 
 
-def shipped_suite(suite_name: str):
+def shipped_suite(suite_name: str) -> Suite:
     from cptbench.suites import available_suites, load_suite
 
     if suite_name not in available_suites():
@@ -138,8 +139,6 @@ def submit(
 
     Nothing is written unless every check passes. Concurrent submissions wait for each other.
     """
-    from cptbench.submissions import load_run_record
-
     name = _option("--name", check_name, name)
     header = SubmissionHeader(
         name=name, submitter=_option("--submitter", check_text, submitter),

@@ -31,22 +31,31 @@ def _owner(path: Path) -> int | None:
         return None
 
 
+def _create_with_pid(path: Path) -> bool:
+    """Create ``path`` holding our pid in one atomic step (a hard link of a finished temp file):
+    no other process can ever see the lock file empty. False if it already exists."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(str(os.getpid()))
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold ``path`` while the block runs; refuse at once if a live process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            owner = _owner(path)
-            if owner is not None and owner != os.getpid() and _alive(owner):
-                raise RunLockedError(f"{path}: run directory is in use by process {owner}") from None
-            path.unlink(missing_ok=True)  # stale: its owner died
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        break
+        if _create_with_pid(path):
+            break
+        owner = _owner(path)
+        if owner is not None and owner != os.getpid() and _alive(owner):
+            raise RunLockedError(f"{path}: run directory is in use by process {owner}")
+        path.unlink(missing_ok=True)  # stale: its owner died
     else:
         raise RunLockedError(f"{path}: could not take the lock")
     try:

@@ -42,11 +42,11 @@ def default_tolerance(key: str) -> float:
 def create_baseline(record: RunRecord, *, include_matrix: bool = True, now: dt.datetime | None = None) -> Baseline:
     """A baseline of ``record``: its recomputed metrics, default tolerances, and provenance."""
     values = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
-    packages = record.environment.get("packages")
+    packages, sha = record.environment.get("packages"), record.environment.get("git_sha")
     source = BaselineSource(
         record_created=record.created,
         cptbench_version=record.cptbench_version,
-        git_sha=record.environment.get("git_sha") if isinstance(record.environment.get("git_sha"), str) else None,
+        git_sha=sha if isinstance(sha, str) else None,
         model_source=record.model.source,
         recipes=record.recipes,
         packages={str(k): str(v) for k, v in packages.items()} if isinstance(packages, dict) else {},
@@ -269,8 +269,11 @@ def render_markdown(report: RegressReport) -> str:
         "",
     ]
     lines += [f"- note: {note}" for note in report.notes]
+    undefined = [c.key for c in report.checks if c.baseline is None and c.current is None]
+    if undefined:
+        lines.append(f"- {len(undefined)} metric(s) undefined in both (e.g. no term in the sum), not listed: {', '.join(undefined)}")
     lines += ["", "| metric | baseline | current | delta | tolerance | status |", "|---|---|---|---|---|---|"]
-    for c in report.checks:
+    for c in (c for c in report.checks if c.key not in undefined):
         arrow = "↑" if c.higher_is_better else "↓"
         status = f"**{c.status.value}**" if c.status is Status.REGRESSION else c.status.value
         lines.append(

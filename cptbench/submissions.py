@@ -28,9 +28,10 @@ from typing import Literal
 from pydantic import BaseModel, FiniteFloat, NonNegativeFloat, ValidationError, field_validator, model_validator
 
 from cptbench import metrics
-from cptbench.errors import CptbenchError, RecordError
+from cptbench.errors import CptbenchError, RecordError, read_text
 from cptbench.records import matrix_from_record
 from cptbench.schemas import ColumnModel, RunRecord, Strict, SuiteRef, describe_validation_error
+from cptbench.suites import Suite
 
 NAME_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 120
@@ -108,9 +109,6 @@ class Submission(RunRecord):
 
     submission: SubmissionHeader
 
-    def as_record(self) -> RunRecord:
-        return RunRecord.model_validate(self.model_dump(exclude={"submission"}))
-
 
 def submission_payload(record: RunRecord, header: SubmissionHeader) -> dict[str, object]:
     """What a submission file holds: the header first, then the record's fields in order."""
@@ -122,16 +120,11 @@ def submission_payload(record: RunRecord, header: SubmissionHeader) -> dict[str,
 
 def read_json_object(path: Path, error: type[CptbenchError]) -> dict:
     """A JSON object from ``path``; any problem is one ``error`` line naming the file."""
+    text = read_text(Path(path), error)
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(raw, dict):
         raise error(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
     return raw
@@ -157,7 +150,7 @@ def load_submission(path: Path) -> Submission:
 # --- a record against its shipped suite ------------------------------------------------------
 
 
-def check_record(record: RunRecord, source: str):
+def check_record(record: RunRecord, source: str) -> Suite:
     """Everything a leaderboard requires of a record; returns the shipped ``Suite``.
 
     Suite name, version, content hash, budget, stages and tasks equal the shipped suite's; the
@@ -174,7 +167,7 @@ def check_record(record: RunRecord, source: str):
     return suite
 
 
-def _shipped_suite(record: RunRecord, source: str):
+def _shipped_suite(record: RunRecord, source: str) -> Suite:
     from cptbench.suites import available_suites, load_suite
 
     ref = record.suite
@@ -206,7 +199,7 @@ def _shipped_suite(record: RunRecord, source: str):
     return suite
 
 
-def _check_provenance(record: RunRecord, suite, source: str) -> None:
+def _check_provenance(record: RunRecord, suite: Suite, source: str) -> None:
     if not record.model.reference.strip():
         raise SubmissionError(f"{source}: model.reference is empty")
     for stage in suite.stages:
@@ -250,7 +243,7 @@ def make_entry(submission: Submission) -> Entry:
     return Entry(submission.submission.name, submission, values)
 
 
-def load_entries(directory: Path, suite) -> list[Entry]:
+def load_entries(directory: Path, suite: Suite) -> list[Entry]:
     """Every submission of ``directory``, each validated against the shipped suite."""
     entries = []
     for path in sorted((directory / "submissions").glob("*.json")):

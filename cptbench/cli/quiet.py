@@ -10,6 +10,7 @@ import warnings
 def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # lm-eval's own bars; read when tqdm is first imported
     import datasets
     import transformers
 

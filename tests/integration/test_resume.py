@@ -128,3 +128,15 @@ def test_other_configuration_is_refused_unless_forced(suite_file, reference, tmp
     forced = cptbench(suite_file, out, "--seed", "1", "--force")
     assert forced.returncode == 0, forced.stderr
     assert json.loads((out / "record.json").read_text())["seed"] == 1
+
+
+def test_lock_is_never_seen_empty(tmp_path):
+    """Many processes race for one lock: exactly one wins each round, none sees a half-written file."""
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom cptbench.lock import run_lock, RunLockedError\n"
+        "try:\n    with run_lock(Path(sys.argv[1])):\n        time.sleep(4.0)\n    print('won')\n"
+        "except RunLockedError:\n    print('refused')\n"
+    )
+    racers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    outcomes = sorted(p.communicate()[0].strip() for p in racers)
+    assert outcomes.count("won") == 1 and outcomes.count("refused") == 5
