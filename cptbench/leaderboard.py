@@ -21,11 +21,11 @@ from pathlib import Path
 
 from cptbench import metrics
 from cptbench.errors import ConfigError
-from cptbench.records import matrix_from_record
+from cptbench.records import load_verified_record, matrix_from_record
 from cptbench.suites import Suite
 from cptbench.submissions import (
     DEFAULT_METHOD, Entry, Submission, SubmissionError, SubmissionHeader, check_name, check_record, check_text,
-    load_entries, load_run_record, make_entry, submission_payload, waiting_lock, write_text_atomic,
+    load_entries, make_entry, submission_payload, waiting_lock, write_text_atomic,
 )
 
 BOARD_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
@@ -146,7 +146,7 @@ def submit(
         method=_option("--method", check_text, method) or DEFAULT_METHOD,
     )
     record_file = Path(record_path) / "record.json" if Path(record_path).is_dir() else Path(record_path)
-    record = load_run_record(record_file)
+    record = load_verified_record(record_file)
     suite = check_record(record, str(record_file))
     submission = Submission.model_validate(submission_payload(record, header))
     directory = Path(root) / suite.name

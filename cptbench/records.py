@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from cptbench import metrics
 from cptbench.errors import CptbenchError, RecordError, read_text
 from cptbench.matrix import Direction, ResultMatrix, TaskColumn
 from cptbench.schemas import RECORD_SCHEMA_VERSION, RunRecord, describe_validation_error
@@ -45,4 +47,33 @@ def load_record(path: Path) -> RunRecord:
         matrix_from_record(record)  # shape, finiteness, stage alignment
     except CptbenchError as exc:
         raise RecordError(f"{path}: {exc}") from None
+    return record
+
+
+def verify_metrics(record: RunRecord, rel_tol: float = 1e-9, abs_tol: float = 1e-9) -> list[str]:
+    """Recompute the metrics from the record's matrix; one line per disagreement (empty = consistent)."""
+    problems = []
+    recomputed = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
+    for key, expected in recomputed.items():
+        if key not in record.metrics:
+            problems.append(f"metrics.{key}: missing from the record (recomputed {expected!r})")
+            continue
+        stored = record.metrics[key]
+        tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
+        same = stored is expected if None in (stored, expected) else math.isclose(stored, expected, **tol)
+        if not same:
+            problems.append(f"metrics.{key}: stored {stored!r}, recomputed {expected!r}")
+    extra = [key for key in record.metrics if key not in recomputed]
+    problems += [f"metrics.{key}: not a metric of this matrix" for key in extra]
+    return problems
+
+
+def load_verified_record(path: Path) -> RunRecord:
+    """``load_record``, refused when the stored metrics disagree with the formulas on its matrix."""
+    path = Path(path)
+    record_file = path / RECORD_NAME if path.is_dir() else path
+    record = load_record(record_file)
+    problems = verify_metrics(record)
+    if problems:
+        raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
     return record

@@ -1,21 +1,18 @@
-"""Reports from a run record alone (markdown tables, a metric consistency check, a heatmap)."""
+"""Reports from a run record alone: markdown tables and a heatmap (the metric consistency check
+lives in cptbench.records and is re-exported here)."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from cptbench import metrics
-from cptbench.errors import CptbenchError, RecordError
 from cptbench.matrix import Direction, ResultMatrix
-from cptbench.records import load_record, matrix_from_record  # noqa: F401 - load_record re-exported
-from cptbench.schemas import RunRecord, describe_validation_error
+from cptbench.records import load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
+from cptbench.schemas import RunRecord
 
 HEATMAP_DPI = 120
 DASH = "—"
@@ -124,24 +121,6 @@ def summary_markdown(record: RunRecord) -> str:
     if perplexity is not None:
         parts += ["## Token perplexity\n\nTokenizer-dependent: compare within one model only.\n", perplexity]
     return "\n".join(parts)
-
-
-def verify_metrics(record: RunRecord, rel_tol: float = 1e-9, abs_tol: float = 1e-9) -> list[str]:
-    """Recompute the metrics from the record's matrix; one line per disagreement (empty = consistent)."""
-    problems = []
-    recomputed = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
-    for key, expected in recomputed.items():
-        if key not in record.metrics:
-            problems.append(f"metrics.{key}: missing from the record (recomputed {expected!r})")
-            continue
-        stored = record.metrics[key]
-        tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
-        same = stored is expected if None in (stored, expected) else math.isclose(stored, expected, **tol)
-        if not same:
-            problems.append(f"metrics.{key}: stored {stored!r}, recomputed {expected!r}")
-    extra = [key for key in record.metrics if key not in recomputed]
-    problems += [f"metrics.{key}: not a metric of this matrix" for key in extra]
-    return problems
 
 
 def gain_deltas(matrix: ResultMatrix) -> list[list[float]]:

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, FiniteFloat, NonNegativeFloat, ValidationError, field_validator, model_validator
 
 from cptbench import metrics
-from cptbench.errors import CptbenchError, RecordError, read_text
+from cptbench.errors import CptbenchError, read_text
 from cptbench.records import matrix_from_record
 from cptbench.schemas import ColumnModel, RunRecord, Strict, SuiteRef, describe_validation_error
 from cptbench.suites import Suite
@@ -159,7 +159,7 @@ def check_record(record: RunRecord, source: str) -> Suite:
     """
     suite = _shipped_suite(record, source)
     _check_provenance(record, suite, source)
-    from cptbench.report import verify_metrics
+    from cptbench.records import verify_metrics
 
     problems = verify_metrics(record)
     if problems:
@@ -354,17 +354,3 @@ def load_baseline(path: Path) -> Baseline:
     if isinstance(version, int) and version > BASELINE_SCHEMA_VERSION:
         raise BaselineError(f"{path}: baseline_schema_version {version} is newer than this cptbench reads; upgrade cptbench")
     return _validated(raw, Baseline, path, BaselineError)
-
-
-def load_run_record(path: Path) -> RunRecord:
-    """A run record (``load_record``) whose stored metrics equal the formulas on its matrix."""
-    from cptbench.records import RECORD_NAME, load_record
-    from cptbench.report import verify_metrics
-
-    path = Path(path)
-    record_file = path / RECORD_NAME if path.is_dir() else path
-    record = load_record(record_file)
-    problems = verify_metrics(record)
-    if problems:
-        raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
-    return record

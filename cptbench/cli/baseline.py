@@ -24,12 +24,13 @@ def create(
     import json
 
     from cptbench.regress import create_baseline
-    from cptbench.submissions import BaselineError, load_run_record, write_text_atomic
+    from cptbench.records import load_verified_record
+    from cptbench.submissions import BaselineError, write_text_atomic
 
     with handled():
         if out.exists() and not force:
             raise BaselineError(f"--out {out}: exists; baselines are never replaced silently (pass --force, then review the diff)")
-        baseline = create_baseline(load_run_record(run_dir), include_matrix=not no_matrix)
+        baseline = create_baseline(load_verified_record(run_dir), include_matrix=not no_matrix)
         write_text_atomic(out, json.dumps(baseline.model_dump(mode="json"), indent=2, allow_nan=False) + "\n")
         typer.echo(f"wrote {out}: {len(baseline.metrics)} metrics"
                    f"{', the matrix' if baseline.matrix is not None else ''}, suite {baseline.suite.name} "

@@ -24,11 +24,12 @@ def regress(
     worse beyond the tolerance fails.
     """
     from cptbench.regress import REGRESSION_EXIT_CODE, compare, parse_tolerances
-    from cptbench.submissions import load_baseline, load_run_record
+    from cptbench.records import load_verified_record
+    from cptbench.submissions import load_baseline
 
     with handled():
         tolerances = parse_tolerances(tol)
-        record = load_run_record(run_dir)
+        record = load_verified_record(run_dir)
         reference = load_baseline(baseline)
         report = compare(record, reference, tolerances=tolerances, cells=cells, chosen_cells=tuple(cell),
                          run=str(run_dir), baseline_name=str(baseline))

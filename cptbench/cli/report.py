@@ -17,12 +17,13 @@ def report(
     """Print a run's matrix and derived metrics and write its plots; or compare two runs."""
     from cptbench.compare import compare_markdown
     from cptbench.errors import ConfigError
+    from cptbench.records import load_verified_record
     from cptbench.report import summary_markdown, write_report
 
     with handled():
         if len(runs) > 2:
             raise ConfigError(f"report: one run, or two to compare; got {len(runs)}")
-        records = [_checked_record(path) for path in runs]
+        records = [load_verified_record(path) for path in runs]
         if len(records) == 2:
             typer.echo(compare_markdown(*records))
             return
@@ -30,17 +31,3 @@ def report(
         written = write_report(records[0], target)
         typer.echo(summary_markdown(records[0]))
         typer.echo("\n" + "\n".join(f"wrote {path}" for path in written.values()))
-
-
-def _checked_record(path: Path):
-    """The record, refused when its stored metrics disagree with its own matrix."""
-    from cptbench.errors import RecordError
-    from cptbench.records import RECORD_NAME, load_record
-    from cptbench.report import verify_metrics
-
-    record_file = path / RECORD_NAME if path.is_dir() else path
-    record = load_record(record_file)
-    problems = verify_metrics(record)
-    if problems:
-        raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
-    return record

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from cptbench.cli.main import app
 from cptbench.regress import Check, Status, compare
 from cptbench.resources import recipes_dir, tasks_dir
-from cptbench.submissions import load_baseline, load_run_record
+from cptbench.records import load_verified_record
+from cptbench.submissions import load_baseline
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_BASELINE = REPO / "leaderboards" / "crossdomain" / "baselines" / "tiny-llama-smoke.json"
@@ -71,7 +72,7 @@ def test_worse_run_fails_the_gate(runs):
 
 def test_direction_awareness(runs):
     """Measured numbers: the hot run forgets (forgetting up, BWT down) yet ends with lower BPB."""
-    base, worse = load_run_record(runs["base"]), load_run_record(runs["worse"])
+    base, worse = load_verified_record(runs["base"]), load_verified_record(runs["worse"])
     report = compare(worse, load_baseline(runs["baseline"]))
     checks = {c.key: c for c in report.checks}
     assert worse.metrics["forgetting_max[bpb]"] > base.metrics["forgetting_max[bpb]"]
@@ -87,7 +88,7 @@ def test_direction_awareness(runs):
 
 
 def test_tolerances_are_honoured(runs):
-    report = compare(load_run_record(runs["worse"]), load_baseline(runs["baseline"]))
+    report = compare(load_verified_record(runs["worse"]), load_baseline(runs["baseline"]))
     failing = {c.key: abs(c.delta) for c in report.regressions if c.delta is not None}
     assert set(FORGETTING) <= set(failing)
     wide = [arg for key, delta in failing.items() for arg in ("--tol", f"{key}={delta + 1e-3}")]
@@ -99,7 +100,7 @@ def test_tolerances_are_honoured(runs):
 
 
 def test_chosen_cells_and_step_summary(runs, tmp_path):
-    report = compare(load_run_record(runs["worse"]), load_baseline(runs["baseline"]))
+    report = compare(load_verified_record(runs["worse"]), load_baseline(runs["baseline"]))
     wide = [arg for c in report.regressions for arg in ("--tol", f"{c.key}={abs(c.delta) + 1e-3}")]
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
