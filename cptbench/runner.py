@@ -38,7 +38,7 @@ class RunConfig:
     model: str
     seed: int
     out_dir: Path
-    eval_batch_tokens: int = 4096
+    eval_batch_tokens: int = 1024  # measured fastest on CPU (docs/benchmarks.md)
     force: bool = False
 
     def recipes(self) -> dict[str, CPTRecipe]:

@@ -41,7 +41,7 @@ class HFBackend:
         model,
         tokenizer,
         *,
-        batch_tokens: int = 4096,
+        batch_tokens: int = 1024,
         max_length: int | None = None,
         stride: int | None = None,
         prefix_token_id: int | None = None,
