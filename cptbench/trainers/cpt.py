@@ -109,13 +109,15 @@ def train_cpt(
     seconds = time.perf_counter() - started
     _save_atomically(trainer, tokenizer, out_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
+    # the trainer's log history survives a resume (it is in its checkpoint); ours would not
+    losses = tuple(float(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry)
     return TrainResult(
         checkpoint=out_dir,
         steps=trainer.state.global_step,
         tokens=int(trainer.state.num_input_tokens_seen),
         seconds=seconds,
-        final_loss=monitor.losses[-1] if monitor.losses else float("nan"),
-        losses=tuple(monitor.losses),
+        final_loss=losses[-1],
+        losses=losses,
     )
 
 
@@ -141,11 +143,10 @@ def _save_atomically(trainer, tokenizer, out_dir: Path) -> None:
 
 
 class _Monitor:
-    """Collects losses, stops on NaN/inf, and reports step progress."""
+    """Stops on a NaN/inf loss and reports step progress."""
 
     def __init__(self, progress: StepProgress | None) -> None:
         self.progress = progress
-        self.losses: list[float] = []
 
     def callback(self):
         from transformers import TrainerCallback
@@ -163,6 +164,5 @@ class _Monitor:
                     return
                 if not math.isfinite(loss):
                     raise NumericsError(f"training loss is {loss} at step {state.global_step}; stage stopped")
-                monitor.losses.append(float(loss))
 
         return Callback()

@@ -140,3 +140,11 @@ def test_lock_is_never_seen_empty(tmp_path):
     racers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True) for _ in range(6)]
     outcomes = sorted(p.communicate()[0].strip() for p in racers)
     assert outcomes.count("won") == 1 and outcomes.count("refused") == 5
+
+
+def test_resumed_stage_keeps_every_loss(suite_file, reference, tmp_path):
+    out = tmp_path / "run"
+    assert cptbench(suite_file, out, fault="train:politics:step:5").returncode == -9
+    assert cptbench(suite_file, out).returncode == 0
+    train = json.loads((out / "train" / "1-politics.json").read_text())
+    assert len(train["losses"]) == train["steps"] > 5  # losses logged before the kill are kept
