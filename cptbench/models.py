@@ -138,10 +138,18 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
     tokenizer.model_max_length = SMOLLM2_CONTEXT
-    _save_atomically(model, tokenizer, target)
+    save_atomically(model, tokenizer, target)
 
 
-def _save_atomically(model, tokenizer, target: Path) -> None:
+def default_device() -> str:
+    """CUDA when present (bf16 there), else the CPU (fp32)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def save_atomically(model, tokenizer, target: Path) -> None:
+    """save_pretrained into a temp dir beside ``target``, then rename: never half a checkpoint."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
@@ -161,7 +169,7 @@ def ensure_tiny_model() -> Path:
     target = models_dir() / TINY_MODEL
     if not _is_model_dir(target):
         model, tokenizer = build_tiny_model()
-        _save_atomically(model, tokenizer, target)
+        save_atomically(model, tokenizer, target)
     return target
 
 

@@ -22,7 +22,7 @@ from cptbench.errors import ConfigError, DataError, RecordError
 from cptbench.faults import crash_point
 from cptbench.lock import run_lock
 from cptbench.matrix import ResultMatrix
-from cptbench.models import ResolvedModel, load_model, resolve_model
+from cptbench.models import ResolvedModel, default_device, load_model, resolve_model
 from cptbench.progress import Reporter, SilentReporter
 from cptbench.provenance import environment, make_deterministic
 from cptbench.records import load_record
@@ -175,6 +175,10 @@ class _StageLoop:
             if saved is not None:
                 cells[task.name] = Cell(saved["value"], saved["details"])
         missing = [t for t in self.config.suite.tasks if t.name not in cells]
+        if not self.backend_settings:  # a resumed run: the settings of the first evaluation
+            saved_backend = self.run.read_json(self.run.backend)
+            if saved_backend is not None:
+                self.backend_settings, self.parameters = saved_backend["settings"], saved_backend["parameters"]
         if missing and model_path is None:
             raise RecordError(
                 f"{self.run.eval_file(row, label, missing[0].name)}: missing, and the checkpoint after "
@@ -190,10 +194,11 @@ class _StageLoop:
         from cptbench.backends.hf import HFBackend
 
         started = time.perf_counter()
-        model, tokenizer = load_model(model_path, device=_device())
+        model, tokenizer = load_model(model_path, device=default_device())
         self.parameters = sum(p.numel() for p in model.parameters())
         backend = HFBackend(model, tokenizer, batch_tokens=self.config.eval_batch_tokens)
         self.backend_settings = backend.describe()
+        write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
         cells = {}
         for task in tasks:
@@ -267,12 +272,6 @@ def _tokenizer(path: Path):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path)
-
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism, started) -> RunRecord:

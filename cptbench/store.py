@@ -3,6 +3,7 @@
     RUN_DIR/
       record.json                 the run record (written last)
       config.json                 what was asked for (suite hash, model, budget, seed, recipes)
+      backend.json                evaluation settings (prefix token, window, dtype) and model size
       eval/<t>-<stage>/<task>.json one finished evaluation (row t of the matrix, one cell)
       train/<t>-<stage>.json      one finished training stage (tokens, steps, losses)
       checkpoints/<t>-<stage>/    the last finished stage's model (earlier ones are removed)
@@ -48,6 +49,11 @@ class RunDir:
     @property
     def config(self) -> Path:
         return self.root / "config.json"
+
+    @property
+    def backend(self) -> Path:
+        """Backend settings and parameter count of the first evaluation (for resumed runs)."""
+        return self.root / "backend.json"
 
     @property
     def lock(self) -> Path:

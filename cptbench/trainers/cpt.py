@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -53,9 +52,9 @@ def train_cpt(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
-    from cptbench.models import load_model
+    from cptbench.models import default_device, load_model, save_atomically
 
-    model, tokenizer = load_model(model_path, device=_device())
+    model, tokenizer = load_model(model_path, device=default_device())
     max_length = min(recipe.max_length, model.config.max_position_embeddings)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = work_dir is None  # a caller's work_dir is kept on failure, for resuming
@@ -107,7 +106,7 @@ def train_cpt(
             shutil.rmtree(work_dir, ignore_errors=True)
         raise
     seconds = time.perf_counter() - started
-    _save_atomically(trainer, tokenizer, out_dir)
+    save_atomically(trainer.model, tokenizer, out_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     # the trainer's log history survives a resume (it is in its checkpoint); ours would not
     losses = tuple(float(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry)
@@ -121,25 +120,12 @@ def train_cpt(
     )
 
 
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _device_arguments() -> dict[str, bool]:
     """TRL defaults to bf16 and refuses to start without a GPU: fp32 on CPU, bf16 on CUDA."""
-    on_gpu = _device() == "cuda"
+    from cptbench.models import default_device
+
+    on_gpu = default_device() == "cuda"
     return {"use_cpu": not on_gpu, "bf16": on_gpu}
-
-
-def _save_atomically(trainer, tokenizer, out_dir: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    trainer.save_model(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
 
 
 class _Monitor:

@@ -91,6 +91,7 @@ def test_kill_between_stages_resumes_after_the_finished_stage(suite_file, refere
     resumed = cptbench(suite_file, out)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after stage politics" in resumed.stderr
+    assert json.loads((out / "record.json").read_text())["backend"]["prefix_token"] == "<|endoftext|>"
     assert matrix(out) == reference
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["2-science"]
 
