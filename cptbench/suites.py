@@ -8,14 +8,31 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from cptbench.errors import ConfigError
 from cptbench.matrix import Direction, TaskColumn
 from cptbench.resources import recipes_dir, tasks_dir
-from cptbench.schemas import GENERAL_STAGE, BudgetModel, CPTRecipe, LmEvalSpec, SuiteModel, load_yaml
+from cptbench.schemas import (
+    GENERAL_STAGE,
+    RECIPE_KINDS,
+    BudgetModel,
+    LmEvalSpec,
+    Recipe,
+    SuiteModel,
+    load_yaml,
+    read_yaml_mapping,
+    validate,
+)
 
-TASK_METRICS = {"bpb": ("bpb", Direction.LOWER), "cloze": ("accuracy", Direction.HIGHER)}
-"""Task kind -> (metric name, direction); lm-eval tasks name their own. Token perplexity is
-recorded beside bits-per-byte."""
+TASK_METRICS = {
+    "bpb": ("bpb", Direction.LOWER),
+    "cloze": ("accuracy", Direction.HIGHER),
+    "decision": ("accuracy", Direction.HIGHER),
+}
+"""Task kind -> (metric name, direction); lm-eval tasks name their own, explanation tasks name
+theirs (``cosine`` or ``rougeL``, both higher is better). Token perplexity is recorded beside
+bits-per-byte."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +70,14 @@ class TaskSpec:
     data: DataSpec | None
     stage: int | None
     lmeval: LmEvalRef | None = None
+    metric: str | None = None  # explanation tasks: cosine | rougeL
 
     @property
     def column(self) -> TaskColumn:
         if self.lmeval is not None:
             return TaskColumn(self.name, self.lmeval.metric, self.lmeval.direction, self.stage)
+        if self.kind == "explanation":
+            return TaskColumn(self.name, self.metric, Direction.HIGHER, self.stage)
         metric, direction = TASK_METRICS[self.kind]
         return TaskColumn(self.name, metric, direction, self.stage)
 
@@ -68,6 +88,8 @@ class Budget:
     train_tokens: int | None
     eval_docs: int | None
     probe_items: int | None = None
+    train_examples: int | None = None
+    generation_items: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,11 +144,12 @@ def load_suite(name_or_path: str) -> Suite:
             DataSpec(t.data.source, t.data.domain, (t.data.split,)) if t.data else None,
             None if t.stage == GENERAL_STAGE else stage_index[t.stage],
             _lmeval_ref(t.lmeval, path, i) if t.lmeval else None,
+            t.metric,
         )
         for i, t in enumerate(model.tasks)
     )
     budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(_canonical(model), sort_keys=True, separators=(",", ":"))
     return Suite(
         name=model.name,
         version=model.version,
@@ -142,8 +165,27 @@ def load_suite(name_or_path: str) -> Suite:
     )
 
 
+def _canonical(value: object) -> object:
+    """The suite as plain JSON for its content hash; fields marked ``hash_neutral`` are left out
+    while they hold their default (see schemas._hash_neutral)."""
+    if isinstance(value, BaseModel):
+        out = {}
+        for name, field in type(value).model_fields.items():
+            item = getattr(value, name)
+            if (field.json_schema_extra or {}).get("hash_neutral") and item == field.default:
+                continue
+            out[name] = _canonical(item)
+        return out
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _budget(name: str, model: BudgetModel) -> Budget:
-    return Budget(name, model.train_tokens, model.eval_docs, model.probe_items)
+    return Budget(name, model.train_tokens, model.eval_docs, model.probe_items, model.train_examples,
+                  model.generation_items)
 
 
 def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:
@@ -155,11 +197,22 @@ def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:
     return LmEvalRef(spec.task, spec.metric, Direction(spec.direction), include)
 
 
-def load_recipe(name_or_path: str) -> CPTRecipe:
-    """A recipe name (``cpt`` -> ``trainers/cpt.yaml``) or a path to a YAML file."""
+def recipe_path(name_or_path: str) -> Path:
     candidate = Path(name_or_path)
-    path = candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / f"{name_or_path}.yaml"
-    return load_yaml(path, CPTRecipe)
+    return candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / f"{name_or_path}.yaml"
+
+
+def load_recipe(name_or_path: str, kind: str | None = None) -> Recipe:
+    """A recipe name (``cpt`` -> ``trainers/cpt.yaml``) or a path to a YAML file. Its ``kind``
+    field picks the schema (default ``cpt``); ``kind`` given here must match it."""
+    path = recipe_path(name_or_path)
+    raw = read_yaml_mapping(path)
+    found = raw.get("kind", "cpt")
+    if found not in RECIPE_KINDS:
+        raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(RECIPE_KINDS)}")
+    if kind is not None and found != kind:
+        raise ConfigError(f"{path}: kind: recipe is for {found!r} stages, the stage is {kind!r}")
+    return validate(raw, RECIPE_KINDS[found], str(path))
 
 
 def evaluation_view(suite: Suite, task_names: list[str] | None = None) -> Suite:
