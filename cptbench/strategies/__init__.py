@@ -1,0 +1,1 @@
+"""Continual-learning methods around the trainers: replay mixing and stage orders."""
