@@ -20,6 +20,9 @@ class Texts:
 
 
 def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
+    """Raw documents: CrossNER sentences grouped into documents, or PubMedQA abstracts."""
+    if data.source == "pubmedqa":
+        return _pubmedqa_texts(data)
     if data.source != "crossner":
         raise DataError(f"data source {data.source!r} is not supported")
     texts: list[str] = []
@@ -31,6 +34,49 @@ def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
     if not texts:
         raise DataError(f"crossner/{data.domain}: splits {list(data.splits)} hold no documents")
     return Texts(tuple(texts), hashes)
+
+
+def _pubmedqa_texts(data: DataSpec) -> Texts:
+    from cptbench.data import pubmedqa
+
+    texts: list[str] = []
+    hashes: dict[str, str] = {}
+    for split in data.splits:
+        examples, sha = pubmedqa.examples_with_hash(split)
+        texts.extend(pubmedqa.abstract(e) for e in examples)
+        hashes[f"pubmedqa/{split}"] = sha
+    return Texts(tuple(texts), hashes)
+
+
+@dataclass(frozen=True)
+class Examples:
+    """PubMedQA questions for an SFT / GRPO stage or a decision / explanation task."""
+
+    items: tuple  # tuple[pubmedqa.Example, ...]
+    data_hashes: dict[str, str]
+
+
+def load_examples(data: DataSpec) -> Examples:
+    from cptbench.data import pubmedqa
+
+    if data.source != "pubmedqa":
+        raise DataError(f"data source {data.source!r}: question/answer stages and tasks read 'pubmedqa'")
+    items: list = []
+    hashes: dict[str, str] = {}
+    for split in data.splits:
+        examples, sha = pubmedqa.examples_with_hash(split)
+        items.extend(examples)
+        hashes[f"pubmedqa/{split}"] = sha
+    return Examples(tuple(items), hashes)
+
+
+def spread(items: tuple, limit: int | None) -> tuple:
+    """``limit`` items spread evenly over ``items`` (independent of the run seed, so every run of a
+    suite and budget evaluates the same ones)."""
+    if limit is None or limit >= len(items):
+        return items
+    step = len(items) / limit
+    return tuple(items[int(i * step)] for i in range(limit))
 
 
 @dataclass(frozen=True)
@@ -64,13 +110,7 @@ def training_corpus(source: Texts, token_counts: list[int], cap: int | None, see
 
 
 def evaluation_documents(source: Texts, limit: int | None) -> tuple[str, ...]:
-    """``limit`` documents spread evenly over the split (independent of the run seed, so every
-    run of a suite and budget evaluates the same documents)."""
-    texts = source.texts
-    if limit is None or limit >= len(texts):
-        return texts
-    step = len(texts) / limit
-    return tuple(texts[int(i * step)] for i in range(limit))
+    return spread(source.texts, limit)
 
 
 def task_inputs(task, sentences_per_doc: int, budget, probe_seed: int) -> tuple[tuple, dict[str, str]]:
@@ -79,6 +119,10 @@ def task_inputs(task, sentences_per_doc: int, budget, probe_seed: int) -> tuple[
 
     if task.data is None:  # an lm-eval task with its own data
         return (), {}
+    if task.kind in ("decision", "explanation"):
+        examples = load_examples(task.data)
+        limit = budget.eval_docs if task.kind == "decision" else budget.generation_items
+        return spread(examples.items, limit), examples.data_hashes
     if task.kind == "cloze":
         domain, split = task.data.domain, task.data.splits[0]
         items = cloze_items(domain, split, budget.probe_items, probe_seed)

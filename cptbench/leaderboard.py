@@ -25,7 +25,7 @@ from cptbench.records import load_verified_record, matrix_from_record
 from cptbench.suites import Suite
 from cptbench.submissions import (
     DEFAULT_METHOD, Entry, Submission, SubmissionError, SubmissionHeader, check_name, check_record, check_text,
-    load_entries, make_entry, submission_payload, waiting_lock, write_text_atomic,
+    load_entries, make_entry, record_method_label, submission_payload, waiting_lock, write_text_atomic,
 )
 
 BOARD_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
@@ -199,7 +199,7 @@ def arrow(board: Board, key: str) -> str:
 
 def row_cells(board: Board, rank_index: int, entry: Entry) -> list[str]:
     """One ranked row as plain text: #, name, model, method, budget, metrics..., submitted."""
-    head = [str(rank_index), entry.id, entry.model, entry.header.method, entry.submission.suite.budget]
+    head = [str(rank_index), entry.id, entry.model, record_method_label(entry.submission), entry.submission.suite.budget]
     return head + [fmt(entry.values[key].value) for key in board.columns] + [entry.header.submitted.isoformat()]
 
 
@@ -250,7 +250,7 @@ def render_markdown(board: Board, page: bool = False) -> str:
 def render_json(board: Board) -> str:
     rows = [
         {
-            "rank": i, "id": e.id, "model": e.model, "method": e.header.method, "submitter": e.header.submitter,
+            "rank": i, "id": e.id, "model": e.model, "method": record_method_label(e.submission), "description": e.header.method, "submitter": e.header.submitter,
             "budget": e.submission.suite.budget, "seed": e.submission.seed, "submitted": e.header.submitted.isoformat(),
             "metrics": {key: e.values[key].value for key in board.columns},
         }
@@ -355,7 +355,7 @@ def _entry_section(entry: Entry) -> str:
     packages = s.environment.get("packages") if isinstance(s.environment.get("packages"), dict) else {}
     facts = [
         ("model", f"{entry.model} ({s.model.source}, {s.model.parameters:,} parameters)"),
-        ("method", h.method), ("submitter", h.submitter or "—"), ("submitted", h.submitted.isoformat()),
+        ("method", record_method_label(s)), ("description", h.method), ("submitter", h.submitter or "—"), ("submitted", h.submitted.isoformat()),
         ("budget", s.suite.budget), ("seed", s.seed), ("recipes", ", ".join(sorted(s.recipes))),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cptbench import metrics
 from cptbench.matrix import Direction, ResultMatrix
+from cptbench.plan import method_label
 from cptbench.records import load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
 from cptbench.schemas import RunRecord
 
@@ -96,6 +97,7 @@ def _header_lines(record: RunRecord) -> list[str]:
         f"budget `{suite.budget}` ({caps})",
         f"- **Model**: `{model.reference}` ({model.source}, {model.parameters:,} parameters)",
         f"- **Seed**: {record.seed}",
+        f"- **Method**: {method_label(record.method, record.recipes)}; stages run: {' → '.join(record.stages)}",
         f"- **Backend**: {backend.get('backend', DASH)}, prefix token `{prefix}`{prefix_id} before every "
         f"document, dtype {backend.get('dtype', DASH)}, device {backend.get('device', DASH)}{window}",
         f"- **Timings**: total {seconds['total']} s, train {seconds['train']} s, eval {seconds['eval']} s; "

@@ -17,19 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench import __version__, metrics
-from cptbench.corpus import Texts, load_texts, task_inputs, training_corpus
+from cptbench.corpus import Examples, Texts, load_examples, load_texts, task_inputs
 from cptbench.errors import ConfigError, DataError, RecordError
 from cptbench.faults import crash_point
 from cptbench.lock import run_lock
 from cptbench.matrix import ResultMatrix
 from cptbench.models import ResolvedModel, default_device, load_model, resolve_model
+from cptbench.plan import Plan, PlannedStage, check_method, make_plan
 from cptbench.progress import Reporter, SilentReporter
 from cptbench.provenance import environment, make_deterministic
 from cptbench.records import load_record
-from cptbench.schemas import CPTRecipe, RunRecord, StageTraining
+from cptbench.schemas import MethodRef, Recipe, RunRecord, StageTraining
 from cptbench.scoring import Cell, evaluate_task
 from cptbench.store import RunDir, write_json_atomic
 from cptbench.suites import Budget, Stage, Suite, load_recipe
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -40,11 +42,21 @@ class RunConfig:
     out_dir: Path
     eval_batch_tokens: int = 1024  # measured fastest on CPU (docs/benchmarks.md)
     force: bool = False
+    method: str = "naive"  # naive | joint | dapt (cptbench/plan.py)
+    order: str = "given"  # given | reversed | random:SEED | similar
+    replay: float = 0.0  # fraction of each cpt stage's tokens replayed from earlier stages
+    replay_budget_neutral: bool = True  # True: tokens per stage stay at the budget
+    recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
 
-    def recipes(self) -> dict[str, CPTRecipe]:
-        return {stage.recipe: load_recipe(stage.recipe) for stage in self.suite.stages}
+    def recipes(self) -> dict[str, Recipe]:
+        overrides = dict(self.recipe_overrides)
+        used = {stage.recipe for stage in self.suite.stages}
+        unknown = sorted(set(overrides) - used)
+        if unknown:
+            raise ConfigError(f"--recipe {unknown[0]}=...: the suite's stages use recipes {sorted(used)}")
+        return {stage.recipe: load_recipe(overrides.get(stage.recipe, stage.recipe), stage.kind) for stage in self.suite.stages}
 
-    def fingerprint(self, recipes: dict[str, CPTRecipe]) -> dict[str, object]:
+    def fingerprint(self, recipes: dict[str, Recipe], order: tuple[str, ...]) -> dict[str, object]:
         """Everything that changes the numbers; its hash identifies the run configuration."""
         return {
             "suite": self.suite.name,
@@ -56,7 +68,12 @@ class RunConfig:
             "seed": self.seed,
             "recipes": {name: recipe.model_dump(mode="json") for name, recipe in recipes.items()},
             "eval_batch_tokens": self.eval_batch_tokens,
+            "method": self.method_ref(order).model_dump(mode="json"),
         }
+
+    def method_ref(self, order: tuple[str, ...]) -> MethodRef:
+        return MethodRef(name=self.method, order_spec=self.order, order=list(order), replay_fraction=self.replay,
+                         replay_budget_neutral=self.replay_budget_neutral)
 
 
 def config_hash(fingerprint: dict[str, object]) -> str:
@@ -67,11 +84,12 @@ def config_hash(fingerprint: dict[str, object]) -> str:
 class _Inputs:
     """Everything checked before the run directory is touched."""
 
-    recipes: dict[str, CPTRecipe]
+    recipes: dict[str, Recipe]
     model: ResolvedModel
     eval_sets: dict[str, tuple[str, ...]]
-    stage_texts: dict[str, Texts]
+    stage_data: dict[str, Texts | Examples]  # by suite stage name
     data_hashes: dict[str, str]
+    plan: Plan
 
 
 def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
@@ -81,24 +99,26 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
     inputs = _precheck(config, reporter)
     run = RunDir(config.out_dir)
     with run_lock(run.lock):
-        _claim_run_dir(run, config, inputs.recipes)
+        _claim_run_dir(run, config, inputs)
         if run.record.exists():
             reporter.log(f"{run.record}: this configuration already finished; nothing to do")
             return load_record(run.record)
         determinism = make_deterministic(config.seed)
-        loop = _StageLoop(config, run, reporter, inputs.eval_sets)
+        loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets)
         rows = [loop.evaluate(0, "base", inputs.model.path)]
         training: list[StageTraining] = []
         done = loop.finished_stage()
         current: Path | None = inputs.model.path if done == 0 else None
-        reporter.start("stages", f"{config.suite.name} stages", len(config.suite.stages))
-        for stage in config.suite.stages:
+        reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
+        for planned in inputs.plan.stages:
+            stage = planned.stage
             if stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
                 training.append(loop.saved_training(stage))
                 current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
             else:
                 crash_point(f"before-train:{stage.name}")
-                current, summary = loop.train(stage, current, inputs.stage_texts[stage.name], inputs.recipes[stage.recipe])
+                start = inputs.model.path if planned.from_base else current
+                current, summary = loop.train(planned, start, inputs)
                 training.append(summary)
             rows.append(loop.evaluate(stage.index, stage.name, current))
             reporter.update("stages", advance=1)
@@ -109,21 +129,41 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 
 
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
-    """Cheap checks before any long work: recipes, data for every stage and task, model, disk."""
+    """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
+    check_method(config.method, config.replay)
     recipes = config.recipes()
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
         eval_sets[task.name], task_hashes = task_inputs(task, config.suite.sentences_per_doc, config.budget, config.suite.probe_seed)
         hashes.update(task_hashes)
-    stage_texts = {}
+    stage_data: dict[str, Texts | Examples] = {}
     for stage in config.suite.stages:
-        stage_texts[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
-        hashes.update(stage_texts[stage.name].data_hashes)
+        if stage.kind == "cpt":
+            stage_data[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
+        else:
+            stage_data[stage.name] = load_examples(stage.data)
+        hashes.update(stage_data[stage.name].data_hashes)
+    order = _resolve_order(config, stage_data, reporter)
+    plan = make_plan(config.suite, config.method_ref(order))
     model = resolve_model(config.model)
     reporter.log(f"model {config.model} -> {model.path}")
     _check_disk(config.out_dir, model.path)
-    return _Inputs(recipes, model, eval_sets, stage_texts, dict(sorted(hashes.items())))
+    return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
+
+
+def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[str, ...]:
+    from cptbench.strategies.orders import parse_order, stage_order
+
+    spec = parse_order(config.order)
+    names = [stage.name for stage in config.suite.stages]
+    if config.order != "given" and any(stage.kind != "cpt" for stage in config.suite.stages):
+        raise ConfigError(f"--order {config.order}: suite {config.suite.name} has sft/grpo stages; only 'given' applies")
+    texts = {name: data.texts for name, data in stage_data.items() if isinstance(data, Texts)}
+    order = tuple(stage_order(spec, names, texts))
+    if order != tuple(names):
+        reporter.log(f"stage order ({config.order}): {' -> '.join(order)}")
+    return order
 
 
 def _check_disk(out_dir: Path, model_path: Path) -> None:
@@ -134,10 +174,10 @@ def _check_disk(out_dir: Path, model_path: Path) -> None:
         raise DataError(f"--out {out_dir}: {free / 2**30:.1f} GiB free, checkpoints need about {3 * weights / 2**30:.1f} GiB")
 
 
-def _claim_run_dir(run: RunDir, config: RunConfig, recipes: dict[str, CPTRecipe]) -> None:
+def _claim_run_dir(run: RunDir, config: RunConfig, inputs: _Inputs) -> None:
     """Write config.json, or check it: the same configuration resumes, another one is refused.
     ``force`` empties the directory and starts over."""
-    fingerprint = config.fingerprint(recipes)
+    fingerprint = config.fingerprint(inputs.recipes, tuple(inputs.plan.method.order))
     existing = run.read_json(run.config)
     if existing is not None and existing.get("hash") != config_hash(fingerprint) and not config.force:
         differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
@@ -155,8 +195,9 @@ def _claim_run_dir(run: RunDir, config: RunConfig, recipes: dict[str, CPTRecipe]
 class _StageLoop:
     """Training and evaluation of one run, resuming from what earlier attempts finished."""
 
-    def __init__(self, config: RunConfig, run: RunDir, reporter: Reporter, eval_sets) -> None:
+    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets) -> None:
         self.config = config
+        self.suite = suite  # as planned: stages in run order (or the single joint stage)
         self.run = run
         self.reporter = reporter
         self.eval_sets = eval_sets
@@ -170,11 +211,11 @@ class _StageLoop:
     def evaluate(self, row: int, label: str, model_path: Path | None) -> list[float]:
         """Every task on one checkpoint; finished cells are read back, new ones written one by one."""
         cells: dict[str, Cell] = {}
-        for task in self.config.suite.tasks:
+        for task in self.suite.tasks:
             saved = self.run.read_json(self.run.eval_file(row, label, task.name))
             if saved is not None:
                 cells[task.name] = Cell(saved["value"], saved["details"])
-        missing = [t for t in self.config.suite.tasks if t.name not in cells]
+        missing = [t for t in self.suite.tasks if t.name not in cells]
         if not self.backend_settings:  # a resumed run: the settings of the first evaluation
             saved_backend = self.run.read_json(self.run.backend)
             if saved_backend is not None:
@@ -186,7 +227,7 @@ class _StageLoop:
             )
         if missing or (model_path is not None and not self.backend_settings):
             cells.update(self._evaluate_missing(row, label, model_path, missing))
-        ordered = [cells[t.name] for t in self.config.suite.tasks]
+        ordered = [cells[t.name] for t in self.suite.tasks]
         self.details.append([c.details for c in ordered])
         return [c.value for c in ordered]
 
@@ -201,10 +242,12 @@ class _StageLoop:
         write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
         cells = {}
+        generations: dict = {}  # explanation tasks on the same questions share one generation pass
         for task in tasks:
             task_started = time.perf_counter()
             progress = lambda n: self.reporter.update("eval", advance=n)  # noqa: E731
-            cell = evaluate_task(backend, task, self.eval_sets[task.name], limit=self.config.budget.eval_docs, progress=progress)
+            cell = evaluate_task(backend, task, self.eval_sets[task.name], limit=self.config.budget.eval_docs, progress=progress,
+                                 generations=generations)
             write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
             crash_point(f"eval:{row}:{task.name}")
@@ -218,7 +261,7 @@ class _StageLoop:
 
     def finished_stage(self) -> int:
         """The last stage an earlier attempt finished: its checkpoint and train file both exist."""
-        for stage in reversed(self.config.suite.stages):
+        for stage in reversed(self.suite.stages):
             if self.run.checkpoint(stage.index, stage.name).is_dir() and self.run.train_file(stage.index, stage.name).exists():
                 self.reporter.log(f"resuming after stage {stage.name}")
                 return stage.index
@@ -230,42 +273,31 @@ class _StageLoop:
             raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing or unreadable; rerun with --force")
         return StageTraining.model_validate({k: v for k, v in saved.items() if k != "losses"})
 
-    def train(self, stage: Stage, start: Path, source: Texts, recipe: CPTRecipe) -> tuple[Path, StageTraining]:
+    def train(self, planned: PlannedStage, start: Path, inputs: _Inputs) -> tuple[Path, StageTraining]:
         """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""
+        from cptbench.stage_training import StageJob, train_stage
+
+        stage = planned.stage
         checkpoint = self.run.checkpoint(stage.index, stage.name)
-        summary, losses = self._train(stage, start, source, recipe, checkpoint)
-        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), "losses": losses})
-        if start.parent == checkpoint.parent:
-            shutil.rmtree(start, ignore_errors=True)  # keep only the last stage's checkpoint
-        self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
-        return checkpoint, summary
-
-    def _train(self, stage: Stage, start: Path, source: Texts, recipe: CPTRecipe, checkpoint: Path):
-        from cptbench.trainers.cpt import train_cpt
-
-        tokenizer = _tokenizer(start)
-        counts = [len(ids) for ids in tokenizer(list(source.texts), add_special_tokens=False)["input_ids"]]
-        corpus = training_corpus(source, counts, self.config.budget.train_tokens, self.config.seed)
-        self.reporter.start("train", f"train {stage.name}", 0)
+        job = StageJob(
+            planned=planned, recipe=inputs.recipes[stage.recipe], budget=self.config.budget, seed=self.config.seed,
+            start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
+            tokenizer=_tokenizer(start), replay_fraction=self.config.replay,
+            replay_budget_neutral=self.config.replay_budget_neutral,
+        )
+        self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
 
         def progress(step: int, total: int) -> None:
             self.reporter.update("train", completed=step, total=total)
             crash_point(f"train:{stage.name}:step:{step}")
 
-        work_dir = self.run.trainer_dir(stage.index, stage.name)
-        result = train_cpt(start, corpus.texts, recipe, checkpoint, seed=self.config.seed, work_dir=work_dir, progress=progress)
+        summary, losses = train_stage(job, inputs.stage_data, progress)
         self.reporter.finish("train")
-        summary = StageTraining(
-            stage=stage.name,
-            documents=len(corpus.texts),
-            corpus_tokens=corpus.tokens,
-            tokens=result.tokens,
-            steps=result.steps,
-            seconds=result.seconds,
-            final_loss=result.final_loss,
-            data_order_hash=corpus.order_hash,
-        )
-        return summary, list(result.losses)
+        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), "losses": losses})
+        for earlier in self.suite.stages[: stage.index - 1]:  # keep only the last stage's checkpoint
+            shutil.rmtree(self.run.checkpoint(earlier.index, earlier.name), ignore_errors=True)
+        self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
+        return checkpoint, summary
 
 
 def _tokenizer(path: Path):
@@ -275,7 +307,7 @@ def _tokenizer(path: Path):
 
 
 def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism, started) -> RunRecord:
-    suite = config.suite
+    suite = inputs.plan.suite
     columns = tuple(task.column for task in suite.tasks)
     matrix = ResultMatrix(tuple(s.name for s in suite.stages), columns, tuple(tuple(r) for r in rows))
     train_seconds = sum(t.seconds for t in training)
@@ -292,6 +324,9 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
             "train_tokens": config.budget.train_tokens,
             "eval_docs": config.budget.eval_docs,
             "probe_items": config.budget.probe_items,
+            "train_examples": config.budget.train_examples,
+            "rl_prompts": config.budget.rl_prompts,
+            "generation_items": config.budget.generation_items,
         },
         model={"reference": config.model, "source": inputs.model.source, "parameters": loop.parameters},
         seed=config.seed,
@@ -305,6 +340,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         details=loop.details,
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
+        method=inputs.plan.method,
         timings={
             "total_seconds": time.perf_counter() - started,
             "train_seconds": train_seconds,

@@ -109,7 +109,8 @@ class BudgetModel(Strict):
     train_tokens: PositiveInt | None  # cpt stages
     eval_docs: PositiveInt | None  # documents per bpb task, questions per decision task
     probe_items: PositiveInt | None = None  # cloze items per probe task (null = all)
-    train_examples: PositiveInt | None = _hash_neutral(None)  # examples per sft / grpo stage (null = all)
+    train_examples: PositiveInt | None = _hash_neutral(None)  # examples per sft stage (null = all)
+    rl_prompts: PositiveInt | None = _hash_neutral(None)  # prompts per grpo stage (null = all)
     generation_items: PositiveInt | None = _hash_neutral(None)  # questions per explanation task (null = all)
 
 
@@ -297,6 +298,9 @@ class SuiteRef(Strict):
     train_tokens: PositiveInt | None
     eval_docs: PositiveInt | None
     probe_items: PositiveInt | None = None
+    train_examples: PositiveInt | None = None
+    rl_prompts: PositiveInt | None = None
+    generation_items: PositiveInt | None = None
 
 
 class ModelRef(Strict):
@@ -314,6 +318,19 @@ class StageTraining(Strict):
     seconds: float
     final_loss: float
     data_order_hash: str
+    kind: Literal["cpt", "sft", "grpo"] = "cpt"
+    sources: dict[str, dict[str, int]] = Field(default_factory=dict)  # documents / tokens per data source (replay)
+    rewards: dict[str, float] = Field(default_factory=dict)  # grpo: mean of each reward component over the stage
+
+
+class MethodRef(Strict):
+    """How the stages were run (cptbench/plan.py): method, stage order, replay."""
+
+    name: Literal["naive", "joint", "dapt"] = "naive"
+    order_spec: str = "given"  # given | reversed | random:SEED | similar
+    order: list[str]  # the suite's stages in the order they were run
+    replay_fraction: float = Field(0.0, ge=0, lt=1)
+    replay_budget_neutral: bool = True
 
 
 class RunRecord(Strict):
@@ -336,3 +353,4 @@ class RunRecord(Strict):
     metrics: dict[str, float | None]
     training: list[StageTraining]
     timings: dict[str, float]
+    method: MethodRef | None = None  # None: records made before methods existed (naive, given order)

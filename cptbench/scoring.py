@@ -31,12 +31,21 @@ def token_perplexity(results: Sequence[RollingResult]) -> float:
 
 
 def evaluate_task(backend: Backend, task: TaskSpec, inputs: Sequence, *, limit: int | None = None,
-                  progress: Progress | None = None) -> Cell:
-    """Score one task on one checkpoint: ``inputs`` are documents (bpb, lmeval) or cloze items."""
+                  progress: Progress | None = None, generations: dict | None = None) -> Cell:
+    """Score one task on one checkpoint: ``inputs`` are documents (bpb, lmeval), cloze items or
+    PubMedQA examples (decision, explanation). ``generations`` (a dict kept for one checkpoint)
+    lets the explanation tasks of one question set share a single generation pass."""
     if task.kind == "bpb":
         cell = _bits_per_byte_cell(backend, inputs, progress)
     elif task.kind == "cloze":
         cell = _cloze_cell(backend, inputs, progress)
+    elif task.kind in ("decision", "explanation"):
+        from cptbench import answer_tasks
+
+        if task.kind == "decision":
+            cell = answer_tasks.decision_cell(backend, inputs, progress)
+        else:
+            cell = answer_tasks.explanation_cell(backend, inputs, task.metric, progress, generations)
     else:
         from cptbench.backends.lmeval import evaluate_lmeval
 

@@ -167,6 +167,25 @@ def check_record(record: RunRecord, source: str) -> Suite:
     return suite
 
 
+def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
+    """The suite as the record's method ran it (stage order, joint stage)."""
+    from cptbench.errors import ConfigError
+    from cptbench.plan import make_plan
+    from cptbench.schemas import MethodRef
+
+    method = record.method or MethodRef(order=[s.name for s in suite.stages])
+    try:
+        return make_plan(suite, method).suite
+    except ConfigError as exc:
+        raise SubmissionError(f"{source}: method: {exc}") from None
+
+
+def record_method_label(record: RunRecord) -> str:
+    from cptbench.plan import method_label
+
+    return method_label(record.method, record.recipes)
+
+
 def _shipped_suite(record: RunRecord, source: str) -> Suite:
     from cptbench.suites import available_suites, load_suite
 
@@ -188,11 +207,12 @@ def _shipped_suite(record: RunRecord, source: str) -> Suite:
     for cap in (f.name for f in dataclasses.fields(budget) if f.name != "name"):
         if getattr(ref, cap, None) != getattr(budget, cap):
             raise SubmissionError(f"{source}: suite.{cap} {getattr(ref, cap, None)} differs from budget {budget.name!r} of the suite")
-    if record.stages != [stage.name for stage in suite.stages]:
-        raise SubmissionError(f"{source}: stages {record.stages} differ from the suite's")
+    planned = _planned_suite(record, suite, source)
+    if record.stages != [stage.name for stage in planned.stages]:
+        raise SubmissionError(f"{source}: stages {record.stages} differ from the suite's as run ({record_method_label(record)})")
     expected = [
         ColumnModel(name=t.name, metric=t.column.metric, direction=t.column.direction.value, stage=t.stage)
-        for t in suite.tasks
+        for t in planned.tasks
     ]
     if record.tasks != expected:
         raise SubmissionError(f"{source}: tasks differ from the suite's ({', '.join(t.name for t in suite.tasks)})")

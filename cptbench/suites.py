@@ -89,6 +89,7 @@ class Budget:
     eval_docs: int | None
     probe_items: int | None = None
     train_examples: int | None = None
+    rl_prompts: int | None = None
     generation_items: int | None = None
 
 
@@ -185,7 +186,7 @@ def _canonical(value: object) -> object:
 
 def _budget(name: str, model: BudgetModel) -> Budget:
     return Budget(name, model.train_tokens, model.eval_docs, model.probe_items, model.train_examples,
-                  model.generation_items)
+                  model.rl_prompts, model.generation_items)
 
 
 def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:

@@ -45,8 +45,10 @@ class HFBackend:
         max_length: int | None = None,
         stride: int | None = None,
         prefix_token_id: int | None = None,
+        generate_batch: int = 8,
     ) -> None:
         self.model = model
+        self.generate_batch = generate_batch  # sequences decoded together (left-padded)
         self.tokenizer = tokenizer
         self.batch_tokens = batch_tokens
         self.max_length = max_length or _context_length(model, tokenizer)
@@ -132,9 +134,8 @@ class HFBackend:
 
         outputs: list[str | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
-        batch_size = max(1, self.batch_tokens // self.max_length)
-        for begin in range(0, len(order), batch_size):
-            chunk = order[begin : begin + batch_size]
+        for begin in range(0, len(order), self.generate_batch):
+            chunk = order[begin : begin + self.generate_batch]
             prompts = [requests[i].prompt for i in chunk]
             encoded = self._left_padded(prompts)
             with torch.inference_mode():

@@ -13,6 +13,7 @@ from cptbench.cli import report as report_cmd
 from cptbench.cli import run as run_cmd
 from cptbench.cli import submit as submit_cmd
 from cptbench.cli import suites as suites_cmd
+from cptbench.cli import train as train_cmd
 from cptbench.cli.errors import debug_option
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ def main(debug: bool = debug_option()) -> None:
 
 
 app.command("run")(run_cmd.run)
+app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
 app.command("report")(report_cmd.report)
 app.command("suites")(suites_cmd.suites)

@@ -13,8 +13,13 @@ def run(
     suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name (see `cptbench suites`) or a suite YAML path."),
     model: str = typer.Option("smollm2-135m-instruct", "--model", "-m", help="Alias, local directory or hub id."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>-s<seed>)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>[-<method>]-s<seed>)."),
     seed: int = typer.Option(0, "--seed", help="Seed for data order, initialisation and training."),
+    method: str = typer.Option("naive", "--method", help="naive (stage after stage), joint (all stages' data at once) or dapt (each stage from the base model)."),
+    order: str = typer.Option("given", "--order", help="Stage order: given, reversed, random:SEED, or similar (chain by sentence-embedding centroids)."),
+    replay: float = typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages (0 = none)."),
+    replay_extra: bool = typer.Option(False, "--replay-extra", help="Add the replayed tokens on top of the budget instead of taking them from it."),
+    recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH: train the stages that use recipe NAME with the recipe YAML at PATH (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -30,10 +35,34 @@ def run(
     with handled():
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
-        out = out or Path("runs") / f"{loaded.name}-{chosen.name}-{Path(model).name}-s{seed}"
+        overrides = tuple(_override(item) for item in recipe)
+        out = out or Path("runs") / _default_name(loaded.name, chosen.name, model, seed, method, order, replay, overrides)
         quiet_libraries()
-        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force)
+        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force,
+                           method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
+                           recipe_overrides=overrides)
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
         typer.echo(summary_markdown(record))
         typer.echo(f"\nrun record: {out / 'record.json'}")
+
+
+def _override(item: str) -> tuple[str, str]:
+    from cptbench.errors import ConfigError
+
+    name, sep, path = item.partition("=")
+    if not sep or not name or not path:
+        raise ConfigError(f"--recipe {item}: expected NAME=PATH, e.g. cpt=trainers/cpt_wsd.yaml")
+    return name, path
+
+
+def _default_name(suite, budget, model, seed, method, order, replay, overrides) -> str:
+    parts = [suite, budget, Path(model).name]
+    if method != "naive":
+        parts.append(method)
+    if replay:
+        parts.append(f"replay{round(replay * 100)}")
+    if order != "given":
+        parts.append(order.replace(":", ""))
+    parts += [Path(path).stem for _, path in overrides]
+    return "-".join(parts) + f"-s{seed}"

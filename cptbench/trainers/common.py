@@ -108,6 +108,7 @@ def train_and_save(trainer, tokenizer, recipe, work_dir: Path, temporary: bool, 
     from cptbench.models import save_atomically
 
     trainer.remove_callback(PrinterCallback)  # progress goes to our callback, not stdout
+    set_decay_steps(trainer, recipe)
     resume = get_last_checkpoint(str(work_dir)) if recipe.save_steps else None
     started = time.perf_counter()
     try:
@@ -121,6 +122,31 @@ def train_and_save(trainer, tokenizer, recipe, work_dir: Path, temporary: bool, 
     save_atomically(model, tokenizer, out_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     return seconds, model
+
+
+def set_decay_steps(trainer, recipe) -> None:
+    """``warmup_stable_decay``: decay over the last ``ceil(decay_ratio x steps)`` optimizer steps.
+
+    The step count is the trainer's own (``Trainer.set_initial_training_values``): batches per
+    epoch over gradient accumulation, times epochs, or ``max_steps`` when set. A resumed stage
+    computes the same count, so the restored scheduler follows the same curve.
+    """
+    if recipe.lr_scheduler_type != "warmup_stable_decay":
+        return
+    steps = optimizer_steps(trainer)
+    kwargs = dict(trainer.args.lr_scheduler_kwargs or {})
+    kwargs["num_decay_steps"] = max(1, math.ceil(recipe.decay_ratio * steps))
+    trainer.args.lr_scheduler_kwargs = kwargs
+
+
+def optimizer_steps(trainer) -> int:
+    """How many optimizer steps ``trainer.train()`` will take (the same rule as the Trainer's)."""
+    args = trainer.args
+    if args.max_steps > 0:
+        return args.max_steps
+    batches = len(trainer.get_train_dataloader())
+    per_epoch = max(math.ceil(batches / args.gradient_accumulation_steps), 1)
+    return math.ceil(args.num_train_epochs * per_epoch)
 
 
 def logged(trainer, key: str) -> tuple[float, ...]:

@@ -37,6 +37,9 @@ def train_cpt(
     With ``recipe.save_steps``, the trainer checkpoints into ``work_dir`` every that many steps and
     a later call with the same ``work_dir`` resumes from the newest one (optimizer, scheduler and
     RNG states included). ``work_dir`` is removed once the stage is saved to ``out_dir``.
+
+    With ``recipe.lora``, only LoRA adapters are trained and they are merged into the weights before
+    saving: ``out_dir`` holds a plain model of the original architecture (cptbench/trainers/lora.py).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -44,6 +47,11 @@ def train_cpt(
     from cptbench.models import default_device, load_model
 
     model, tokenizer = load_model(model_path, device=default_device())
+    finalize = None
+    if recipe.lora is not None:
+        from cptbench.trainers.lora import apply_lora, merge_lora
+
+        model, finalize = apply_lora(model, recipe.lora, seed=seed), merge_lora
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     config = SFTConfig(
         **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
@@ -61,7 +69,7 @@ def train_cpt(
         processing_class=tokenizer,
         callbacks=[loss_monitor(progress)],
     )
-    seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir)
+    seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
     losses = logged(trainer, "loss")
     return TrainResult(
         checkpoint=out_dir,

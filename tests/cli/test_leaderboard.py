@@ -119,7 +119,7 @@ def test_submit_writes_entry_and_pages(smoke_run, tmp_path):
     assert stored["submission"]["method"] == "naive sequential CPT"
     assert stored["matrix"] == json.loads((smoke_run / "record.json").read_text())["matrix"]
     readme, index = (board / "README.md").read_text(), (board / "index.html").read_text()
-    assert "| 1 | tiny-base | tiny-llama | naive sequential CPT | smoke |" in readme
+    assert "| 1 | tiny-base | tiny-llama | naive | smoke |" in readme  # method from the record
     assert 'id="entry-tiny-base"' in index and "A &lt;b&gt; | c" in index and "<b> |" not in index
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from cptbench.errors import ConfigError
+from cptbench.resources import recipes_dir
 from cptbench.suites import available_suites, load_recipe, load_suite
 
 GOOD = """
@@ -23,7 +24,23 @@ def test_shipped_suite_loads(name):
     suite = load_suite(name)
     assert suite.stages and suite.tasks and suite.default_budget in suite.budgets
     for stage in suite.stages:
-        load_recipe(stage.recipe)
+        assert load_recipe(stage.recipe, stage.kind).kind == stage.kind
+
+
+@pytest.mark.parametrize("path", sorted(recipes_dir().glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_recipe_loads(path):
+    assert load_recipe(str(path)).kind in ("cpt", "sft", "grpo")
+
+
+def test_recipe_of_another_kind_is_refused():
+    with pytest.raises(ConfigError, match=r"grpo\.yaml: kind: recipe is for 'grpo' stages, the stage is 'cpt'"):
+        load_recipe("grpo", "cpt")
+
+
+def test_new_budget_fields_leave_the_crossdomain_hash_alone():
+    """Fields added after crossdomain v2 was published are hash-neutral at their defaults: results
+    filed under its hash stay valid (the value is the hash of the published suite file)."""
+    assert load_suite("crossdomain").content_hash.startswith("d54180da4bba")
 
 
 def test_crossdomain_order_and_general_reference():

@@ -1,0 +1,87 @@
+"""Supervised fine-tuning: TRL's SFTTrainer on conversational prompt/completion pairs, the loss on
+the completion only, rendered with the model's chat template."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from cptbench.errors import ConfigError
+from cptbench.schemas import SFTRecipe
+from cptbench.trainers.common import (
+    StepProgress,
+    TrainResult,
+    common_arguments,
+    logged,
+    loss_monitor,
+    make_work_dir,
+    train_and_save,
+)
+
+
+def train_sft(
+    model_path: Path,
+    examples: Sequence[dict],
+    recipe: SFTRecipe,
+    out_dir: Path,
+    *,
+    seed: int,
+    work_dir: Path | None = None,
+    progress: StepProgress | None = None,
+    first_stage: bool = True,
+) -> TrainResult:
+    """Train on ``examples`` and save to ``out_dir``.
+
+    Each example is ``{"prompt": [{"role": "user", ...}], "completion": [{"role": "assistant", ...}]}``
+    (further keys are ignored). TRL renders prompt + completion with the tokenizer's chat template
+    and masks every prompt token out of the loss (``completion_only_loss``). Examples are padded,
+    not packed, and truncated to ``max_length`` (the recipe's, capped at the model's context) from
+    the end. ``tokens`` counts the non-padding tokens the model saw (prompt + completion).
+
+    Resuming works as in ``train_cpt`` (``recipe.save_steps`` and a kept ``work_dir``), and so does
+    ``recipe.lora`` (adapters merged before saving: ``out_dir`` holds a plain model).
+    """
+    if not examples:
+        raise ConfigError("sft: no training examples")
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from cptbench.models import default_device, load_model
+
+    model, tokenizer = load_model(model_path, device=default_device())
+    finalize = None
+    if recipe.lora is not None:  # adapters trained, merged into the weights before saving
+        from cptbench.trainers.lora import apply_lora, merge_lora
+
+        model, finalize = apply_lora(model, recipe.lora, seed=seed), merge_lora
+    work_dir, temporary = make_work_dir(work_dir, out_dir)
+    config = SFTConfig(
+        **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
+        max_length=min(recipe.max_length, model.config.max_position_embeddings),
+        packing=False,
+        completion_only_loss=True,
+        include_num_input_tokens_seen="non_padding",
+        dataset_num_proc=None,
+    )
+    dataset = Dataset.from_dict({
+        "prompt": [list(example["prompt"]) for example in examples],
+        "completion": [list(example["completion"]) for example in examples],
+    })
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=[loss_monitor(progress)],
+    )
+    seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
+    losses = logged(trainer, "loss")
+    return TrainResult(
+        checkpoint=out_dir,
+        steps=trainer.state.global_step,
+        tokens=int(trainer.state.num_input_tokens_seen),
+        seconds=seconds,
+        final_loss=losses[-1],
+        losses=losses,
+        learning_rates=logged(trainer, "learning_rate"),
+    )

@@ -1,0 +1,57 @@
+"""The medexplain suite (CPT -> SFT -> GRPO on PubMedQA) on its smoke budget with the tiny model."""
+
+import math
+
+import pytest
+
+from cptbench.records import load_verified_record
+from cptbench.runner import RunConfig, run_suite
+from cptbench.submissions import check_record
+from cptbench.suites import load_suite
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory, data_dir, tiny_model_path):
+    if not (data_dir / "pubmedqa").is_dir():
+        pytest.skip("PubMedQA mirror not found")
+    suite = load_suite("medexplain")
+    out = tmp_path_factory.mktemp("runs") / "medexplain"
+    run_suite(RunConfig(suite=suite, budget=suite.budget("smoke"), model="tiny-llama", seed=0, out_dir=out))
+    return load_verified_record(out)
+
+
+def test_three_kinds_of_stage_run_in_order(record):
+    assert record.stages == ["pubmed_cpt", "answer_sft", "explain_grpo"]
+    assert [s.kind for s in record.training] == ["cpt", "sft", "grpo"]
+    cpt, sft, grpo = record.training
+    assert 0 < cpt.tokens <= 512
+    assert sft.documents == 2 and grpo.documents == 2  # train_examples / rl_prompts of the smoke budget
+    assert set(grpo.rewards) >= {"semantic", "correctness"}
+    assert all(math.isfinite(v) for v in grpo.rewards.values())
+
+
+def test_matrix_has_every_task_after_every_stage(record):
+    names = [t.name for t in record.tasks]
+    assert names[:4] == ["pubmed_bpb", "decision_accuracy", "explanation_rougeL", "explanation_cosine"]
+    assert len(record.matrix) == 4 and all(len(row) == len(names) for row in record.matrix)
+    decision = names.index("decision_accuracy")
+    assert all(row[decision] in (0.0, 0.5, 1.0) for row in record.matrix)  # 2 questions
+    for name in ("explanation_rougeL", "explanation_cosine"):
+        j = names.index(name)
+        assert all(-1.0 <= row[j] <= 1.0 for row in record.matrix)
+        assert all(d[j]["items"] == 2 for d in record.details)
+    pubmed = names.index("pubmed_bpb")
+    assert record.matrix[1][pubmed] < record.matrix[0][pubmed]  # CPT on abstracts lowers medical BPB
+
+
+def test_explanation_tasks_share_one_generation(record):
+    names = [t.name for t in record.tasks]
+    rouge, cosine = names.index("explanation_rougeL"), names.index("explanation_cosine")
+    for row in record.details:  # the same answers were scored twice: same parsed decisions and lengths
+        assert row[rouge]["decision_accuracy"] == row[cosine]["decision_accuracy"]
+        assert row[rouge]["mean_chars"] == row[cosine]["mean_chars"]
+
+
+def test_record_is_a_valid_leaderboard_entry(record):
+    assert record.suite.train_examples == 2 and record.suite.generation_items == 2
+    check_record(record, "record.json")
