@@ -38,3 +38,20 @@ def tiny(tiny_model_path):
     from cptbench.models import load_model
 
     return load_model(tiny_model_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_long_model_path(tiny_model_path, tmp_path_factory) -> Path:
+    """The tiny model with a 2048-token context (rotary positions: the weights are the same), for
+    PubMedQA prompts, which are longer than 256 byte tokens."""
+    import json
+    import shutil
+
+    target = tmp_path_factory.mktemp("models") / "tiny-llama-2k"
+    shutil.copytree(tiny_model_path, target)
+    for name, key in (("config.json", "max_position_embeddings"), ("tokenizer_config.json", "model_max_length")):
+        path = target / name
+        config = json.loads(path.read_text())
+        config[key] = 2048
+        path.write_text(json.dumps(config))
+    return target

@@ -3,10 +3,11 @@ the completion only, rendered with the model's chat template."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from cptbench.errors import ConfigError
+from cptbench.errors import ConfigError, DataError
 from cptbench.schemas import SFTRecipe
 from cptbench.trainers.common import (
     StepProgress,
@@ -63,9 +64,9 @@ def train_sft(
         include_num_input_tokens_seen="non_padding",
         dataset_num_proc=None,
     )
-    dataset = Dataset.from_dict({
-        "prompt": [list(example["prompt"]) for example in examples],
-        "completion": [list(example["completion"]) for example in examples],
+    dataset = Dataset.from_dict({  # strings (plain text) or chat message lists (the chat template)
+        "prompt": [_field(example["prompt"]) for example in examples],
+        "completion": [_field(example["completion"]) for example in examples],
     })
     trainer = SFTTrainer(
         model=model,
@@ -74,6 +75,11 @@ def train_sft(
         processing_class=tokenizer,
         callbacks=[loss_monitor(progress)],
     )
+    if len(trainer.train_dataset) == 0:  # TRL drops examples whose completion was truncated away
+        if temporary:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise DataError(f"max_length: every example's completion lies beyond {config.max_length} tokens "
+                        "(prompt too long for the model's context or the recipe)")
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
     losses = logged(trainer, "loss")
     return TrainResult(
@@ -85,3 +91,7 @@ def train_sft(
         losses=losses,
         learning_rates=logged(trainer, "learning_rate"),
     )
+
+
+def _field(value):
+    return value if isinstance(value, str) else list(value)

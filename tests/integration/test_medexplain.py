@@ -5,18 +5,23 @@ import math
 import pytest
 
 from cptbench.records import load_verified_record
+from cptbench.resources import recipes_dir
 from cptbench.runner import RunConfig, run_suite
 from cptbench.submissions import check_record
 from cptbench.suites import load_suite
 
 
 @pytest.fixture(scope="module")
-def record(tmp_path_factory, data_dir, tiny_model_path):
+def record(tmp_path_factory, data_dir, tiny_long_model_path):
     if not (data_dir / "pubmedqa").is_dir():
         pytest.skip("PubMedQA mirror not found")
     suite = load_suite("medexplain")
     out = tmp_path_factory.mktemp("runs") / "medexplain"
-    run_suite(RunConfig(suite=suite, budget=suite.budget("smoke"), model="tiny-llama", seed=0, out_dir=out))
+    # byte tokens: a PubMedQA prompt and its answer are ~1,500 tokens for the tiny model
+    sft = out.parent / "sft_long.yaml"
+    sft.write_text((recipes_dir() / "sft.yaml").read_text().replace("max_length: 768", "max_length: 2048"))
+    run_suite(RunConfig(suite=suite, budget=suite.budget("smoke"), model=str(tiny_long_model_path), seed=0, out_dir=out,
+                        recipe_overrides=(("sft", str(sft)),)))
     return load_verified_record(out)
 
 
@@ -24,7 +29,7 @@ def test_three_kinds_of_stage_run_in_order(record):
     assert record.stages == ["pubmed_cpt", "answer_sft", "explain_grpo"]
     assert [s.kind for s in record.training] == ["cpt", "sft", "grpo"]
     cpt, sft, grpo = record.training
-    assert 0 < cpt.tokens <= 512
+    assert cpt.documents == 1  # an abstract is ~1,500 byte tokens: over the 512 cap, and at least one is taken
     assert sft.documents == 2 and grpo.documents == 2  # train_examples / rl_prompts of the smoke budget
     assert set(grpo.rewards) >= {"semantic", "correctness"}
     assert all(math.isfinite(v) for v in grpo.rewards.values())
@@ -50,6 +55,10 @@ def test_explanation_tasks_share_one_generation(record):
     for row in record.details:  # the same answers were scored twice: same parsed decisions and lengths
         assert row[rouge]["decision_accuracy"] == row[cosine]["decision_accuracy"]
         assert row[rouge]["mean_chars"] == row[cosine]["mean_chars"]
+
+
+def test_recipe_override_is_recorded(record):
+    assert record.recipes["sft"]["max_length"] == 2048 and record.recipes["grpo"]["kind"] == "grpo"
 
 
 def test_record_is_a_valid_leaderboard_entry(record):
