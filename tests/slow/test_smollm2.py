@@ -51,3 +51,18 @@ def test_lmeval_general_column_agrees_in_scale_with_ours(smollm2_run):
     names = [t.name for t in record.tasks]
     ours, theirs = record.matrix[0][names.index("reuters_bpb")], record.matrix[0][names.index("reuters_dev_lmeval")]
     assert 0.5 < theirs < 3.0 and 0.5 < ours < 3.0
+
+
+def test_medexplain_smoke_on_smollm2(tmp_path, data_dir):
+    """CPT -> SFT -> GRPO with the real model: every stage trains and the matrix is complete."""
+    out = tmp_path / "medexplain"
+    result = CliRunner().invoke(app, ["run", "--suite", "medexplain", "--budget", "smoke", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = load_record(out)
+    assert [s.kind for s in record.training] == ["cpt", "sft", "grpo"]
+    assert set(record.training[2].rewards) >= {"semantic", "correctness", "reward"}
+    cosine = [t.name for t in record.tasks].index("explanation_cosine")
+    assert all(0.0 <= row[cosine] <= 1.0 for row in record.matrix)
+    assert all(row[cosine]["items"] == 2 and 0 <= row[cosine]["answered"] <= 2 for row in record.details)
+    pubmed = [t.name for t in record.tasks].index("pubmed_bpb")
+    assert 0.5 < record.matrix[0][pubmed] < 2.0  # a real 135M model on biomedical English

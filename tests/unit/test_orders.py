@@ -94,6 +94,7 @@ def test_similar_needs_texts():
 # --- similar, with the real sentence encoder on CrossNER --------------------------------------
 
 
+@pytest.mark.slow  # two MiniLM passes over the five domains: ~40 s on 2 cores
 def test_similar_on_crossner_is_deterministic(data_dir):
     from cptbench.corpus import load_texts
     from cptbench.suites import DataSpec
@@ -101,5 +102,4 @@ def test_similar_on_crossner_is_deterministic(data_dir):
     texts = {d: load_texts(DataSpec("crossner", d, ("train",)), 4).texts for d in NAMES}
     first = stage_order("similar", NAMES, texts)
     assert first == stage_order("similar", NAMES, texts)
-    assert first[0] == "politics" and sorted(first) == sorted(NAMES)
-    print("similar order on crossdomain:", " -> ".join(first))
+    assert first == ("politics", "science", "literature", "music", "ai")  # measured; docs/experiments.md
