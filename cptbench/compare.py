@@ -1,42 +1,53 @@
-"""Two runs side by side (metric deltas), and per-task curves across stages."""
+"""Runs side by side (metric deltas against the first), and per-task curves across stages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from cptbench import metrics
+from cptbench.plan import method_label
 from cptbench.records import matrix_from_record
 from cptbench.schemas import RunRecord
 
 
 def _label(record: RunRecord) -> str:
-    return f"{record.model.reference} s{record.seed} ({record.suite.name} {record.suite.budget})"
+    return (f"{record.model.reference} s{record.seed} ({record.suite.name} {record.suite.budget}, "
+            f"{method_label(record.method, record.recipes)})")
 
 
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def compare_markdown(a: RunRecord, b: RunRecord) -> str:
-    """Every metric either run has: A, B, B − A, and whether B is better (direction-aware)."""
+def compare_markdown(*records: RunRecord) -> str:
+    """Every metric any run has, one column per run, and each later run's delta against the first
+    (A) with whether it is better (direction-aware)."""
+    a, others = records[0], records[1:]
+    names = [chr(ord("A") + i) for i in range(len(records))]
     directions = {}
-    for record in (a, b):
+    for record in records:
         for value in metrics.compute_all(matrix_from_record(record)):
             directions[value.key] = value.higher_is_better
+    header = ["metric", *names, *(f"{n} − A" for n in names[1:]), *(f"{n} is" for n in names[1:])]
     lines = [
-        f"## {_label(a)} (A) vs {_label(b)} (B)\n",
-        "| metric | A | B | B − A | B is |",
-        "|---|---|---|---|---|",
+        *(f"- **{n}**: {_label(r)}" for n, r in zip(names, records)),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
     ]
     for key, higher in directions.items():
-        va, vb = a.metrics.get(key), b.metrics.get(key)
-        if va is None or vb is None:
-            lines.append(f"| {key} | {_fmt(va)} | {_fmt(vb)} | — | — |")
-            continue
-        delta = vb - va
-        verdict = "same" if delta == 0 else ("better" if (delta > 0) == higher else "worse")
-        lines.append(f"| {key} | {_fmt(va)} | {_fmt(vb)} | {delta:+.4f} | {verdict} |")
-    if a.suite.hash != b.suite.hash or a.suite.budget != b.suite.budget:
+        values = [r.metrics.get(key) for r in records]
+        deltas, verdicts = [], []
+        for vb in values[1:]:
+            if values[0] is None or vb is None:
+                deltas.append("—")
+                verdicts.append("—")
+                continue
+            delta = vb - values[0]
+            deltas.append(f"{delta:+.4f}")
+            verdicts.append("same" if delta == 0 else ("better" if (delta > 0) == higher else "worse"))
+        lines.append("| " + " | ".join([key, *map(_fmt, values), *deltas, *verdicts]) + " |")
+    if any(r.suite.hash != a.suite.hash or r.suite.budget != a.suite.budget for r in others):
         lines.append("\nNote: the runs differ in suite version or budget; compare with care.")
     return "\n".join(lines) + "\n"
 

@@ -33,6 +33,9 @@ from cptbench.store import RunDir, write_json_atomic
 from cptbench.suites import Budget, Stage, Suite, load_recipe
 
 
+PER_STEP_LOGS = ("losses", "learning_rates")  # in train/<t>-<stage>.json beside the summary, not in the record
+
+
 @dataclass(frozen=True)
 class RunConfig:
     suite: Suite
@@ -271,7 +274,7 @@ class _StageLoop:
         saved = self.run.read_json(self.run.train_file(stage.index, stage.name))
         if saved is None:
             raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing or unreadable; rerun with --force")
-        return StageTraining.model_validate({k: v for k, v in saved.items() if k != "losses"})
+        return StageTraining.model_validate({k: v for k, v in saved.items() if k not in PER_STEP_LOGS})
 
     def train(self, planned: PlannedStage, start: Path, inputs: _Inputs) -> tuple[Path, StageTraining]:
         """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""
@@ -291,9 +294,9 @@ class _StageLoop:
             self.reporter.update("train", completed=step, total=total)
             crash_point(f"train:{stage.name}:step:{step}")
 
-        summary, losses = train_stage(job, inputs.stage_data, progress)
+        summary, per_step = train_stage(job, inputs.stage_data, progress)
         self.reporter.finish("train")
-        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), "losses": losses})
+        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), **per_step})
         for earlier in self.suite.stages[: stage.index - 1]:  # keep only the last stage's checkpoint
             shutil.rmtree(self.run.checkpoint(earlier.index, earlier.name), ignore_errors=True)
         self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")

@@ -31,9 +31,10 @@ class StageJob:
     replay_budget_neutral: bool = True
 
 
-def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, list[float]]:
+def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, dict[str, list[float]]]:
     """Train ``job``'s stage from ``job.start`` into ``job.checkpoint``; ``data`` maps every suite
-    stage name to its training data (texts for cpt, examples for sft / grpo)."""
+    stage name to its training data (texts for cpt, examples for sft / grpo). Returns the summary
+    and the per-step logs (losses, learning rates)."""
     stage = job.planned.stage
     first = stage.index == 1
     common = dict(seed=job.seed, work_dir=job.work_dir, progress=progress, first_stage=first)
@@ -56,7 +57,7 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
         steps=result.steps, seconds=result.seconds, final_loss=result.final_loss, data_order_hash=order_hash,
         kind=stage.kind, sources=sources, rewards=rewards,
     )
-    return summary, list(result.losses)
+    return summary, {"losses": list(result.losses), "learning_rates": list(result.learning_rates)}
 
 
 def cpt_corpus(job: StageJob, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:

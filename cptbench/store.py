@@ -5,7 +5,7 @@
       config.json                 what was asked for (suite hash, model, budget, seed, recipes)
       backend.json                evaluation settings (prefix token, window, dtype) and model size
       eval/<t>-<stage>/<task>.json one finished evaluation (row t of the matrix, one cell)
-      train/<t>-<stage>.json      one finished training stage (tokens, steps, losses)
+      train/<t>-<stage>.json      one finished training stage (tokens, steps, sources; losses and learning rates per step)
       checkpoints/<t>-<stage>/    the last finished stage's model (earlier ones are removed)
       trainer/<t>-<stage>/        the trainer's own checkpoints inside an unfinished stage
       logs/run.log                what happened, one line per event

@@ -11,20 +11,20 @@ from cptbench.cli.errors import handled
 
 
 def report(
-    runs: list[Path] = typer.Argument(..., help="One run directory (or record.json); two to compare them."),
+    runs: list[Path] = typer.Argument(..., help="One run directory (or record.json); two or more to compare them."),
     out: Path = typer.Option(None, "--out", "-o", help="Where to write report.md, heatmap.png, curves.png (default: the run directory)."),
 ) -> None:
-    """Print a run's matrix and derived metrics and write its plots; or compare two runs."""
+    """Print a run's matrix and derived metrics and write its plots; or compare runs (deltas against the first)."""
     from cptbench.compare import compare_markdown
     from cptbench.errors import ConfigError
     from cptbench.records import load_verified_record
     from cptbench.report import summary_markdown, write_report
 
     with handled():
-        if len(runs) > 2:
-            raise ConfigError(f"report: one run, or two to compare; got {len(runs)}")
+        if len(runs) > 8:
+            raise ConfigError(f"report: at most 8 runs to compare; got {len(runs)}")
         records = [load_verified_record(path) for path in runs]
-        if len(records) == 2:
+        if len(records) > 1:
             typer.echo(compare_markdown(*records))
             return
         target = out or (runs[0] if runs[0].is_dir() else runs[0].parent)

@@ -134,7 +134,7 @@ def test_report_compares_two_runs(smoke_run, tmp_path):
     assert run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "1", "--out", str(again)).exit_code == 0
     result = run_cli("report", str(smoke_run[0]), str(again))
     assert result.exit_code == 0, result.output
-    assert "(A) vs" in result.output and "| bwt[bpb] |" in result.output
+    assert "- **A**: tiny-llama s0" in result.output and "| bwt[bpb] |" in result.output
     a, b = load_record(smoke_run[0]), load_record(again)
     assert f"{b.metrics['bwt[bpb]'] - a.metrics['bwt[bpb]']:+.4f}" in result.output
 
