@@ -84,7 +84,8 @@ def make_plan(suite: Suite, method: MethodRef) -> Plan:
 def method_label(method: MethodRef | None, recipes: dict[str, dict] | None = None) -> str:
     """A short description for reports and leaderboard rows, e.g.
     ``naive + replay 25% (budget-neutral), lr warmup_stable_decay``: the method, its parameters,
-    the order when not the suite's, and the cpt recipes' schedule / LoRA when not the default."""
+    the order when not the suite's, the cpt recipes' schedule / LoRA when not the default, and the
+    GRPO reward."""
     label = method.name if method else "naive"
     if method and method.replay_fraction:
         neutral = "budget-neutral" if method.replay_budget_neutral else "added tokens"
@@ -92,6 +93,8 @@ def method_label(method: MethodRef | None, recipes: dict[str, dict] | None = Non
     if method and method.order_spec != "given":
         label += f", order {method.order_spec}"
     for recipe in (recipes or {}).values():
+        if recipe.get("kind") == "grpo":  # the reward is what GRPO runs of one suite differ in
+            label += f", GRPO reward {'+'.join(recipe.get('rewards', {}))}"
         if recipe.get("kind", "cpt") != "cpt":
             continue
         if recipe.get("lr_scheduler_type", "cosine") != "cosine":

@@ -57,3 +57,5 @@ def test_method_label_names_method_parameters_order_and_schedule():
     label = method_label(method(replay_fraction=0.25, order_spec="reversed"), {"cpt": {"kind": "cpt", "lr_scheduler_type": "warmup_stable_decay"}})
     assert label == "naive + replay 25% (budget-neutral), order reversed, lr warmup_stable_decay"
     assert method_label(None) == "naive"
+    grpo = {"kind": "grpo", "rewards": {"rouge": 1.0, "correctness": 1.0}}
+    assert method_label(method(), {"grpo": grpo}) == "naive, GRPO reward rouge+correctness"
