@@ -33,7 +33,7 @@ from cptbench.store import RunDir, write_json_atomic
 from cptbench.suites import Budget, Stage, Suite, load_recipe
 
 
-PER_STEP_LOGS = ("losses", "learning_rates")  # in train/<t>-<stage>.json beside the summary, not in the record
+PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ class StageJob:
 def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, dict[str, list[float]]]:
     """Train ``job``'s stage from ``job.start`` into ``job.checkpoint``; ``data`` maps every suite
     stage name to its training data (texts for cpt, examples for sft / grpo). Returns the summary
-    and the per-step logs (losses, learning rates)."""
+    and the per-step logs (losses, learning rates, and GRPO's reward components)."""
     stage = job.planned.stage
-    first = stage.index == 1
+    first = stage.index == 1 or job.planned.from_base  # a stage from the base model warms up even without re-warming
     common = dict(seed=job.seed, work_dir=job.work_dir, progress=progress, first_stage=first)
     if stage.kind == "cpt":
         from cptbench.trainers.cpt import train_cpt
@@ -57,7 +57,12 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
         steps=result.steps, seconds=result.seconds, final_loss=result.final_loss, data_order_hash=order_hash,
         kind=stage.kind, sources=sources, rewards=rewards,
     )
-    return summary, {"losses": list(result.losses), "learning_rates": list(result.learning_rates)}
+    per_step = {"losses": list(result.losses), "learning_rates": list(result.learning_rates)}
+    if result.rewards:
+        # a step where every completion's reward was None logs NaN: null in JSON
+        per_step["reward_steps"] = {name: [v if math.isfinite(v) else None for v in values]
+                                    for name, values in result.rewards.items()}
+    return summary, per_step
 
 
 def cpt_corpus(job: StageJob, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:

@@ -57,6 +57,16 @@ def test_explanation_tasks_share_one_generation(record):
         assert row[rouge]["mean_chars"] == row[cosine]["mean_chars"]
 
 
+def test_train_files_keep_per_step_logs(record, tmp_path_factory):
+    import json
+
+    out = next(tmp_path_factory.getbasetemp().glob("runs*/medexplain"))
+    grpo = json.loads((out / "train" / "3-explain_grpo.json").read_text())
+    assert len(grpo["losses"]) == len(grpo["learning_rates"]) == grpo["steps"] == 2
+    assert set(grpo["reward_steps"]) >= {"semantic", "correctness", "reward"}
+    assert grpo["rewards"] == record.training[2].rewards  # the stage means stay beside the per-step values
+
+
 def test_recipe_override_is_recorded(record):
     assert record.recipes["sft"]["max_length"] == 2048 and record.recipes["grpo"]["kind"] == "grpo"
 
