@@ -152,3 +152,28 @@ def optimizer_steps(trainer) -> int:
 def logged(trainer, key: str) -> tuple[float, ...]:
     """One value per logged step from the trainer's log history (it survives a resume; ours would not)."""
     return tuple(float(entry[key]) for entry in trainer.state.log_history if key in entry)
+
+
+def with_lora(model, recipe, seed: int):
+    """``(model, finalize)``: the model wrapped in the recipe's LoRA adapters and the hook that merges
+    them before saving, or the model unchanged and no hook when the recipe has no ``lora``."""
+    if recipe.lora is None:
+        return model, None
+    from cptbench.trainers.lora import apply_lora, merge_lora
+
+    return apply_lora(model, recipe.lora, seed=seed), merge_lora
+
+
+def stage_result(trainer, out_dir: Path, seconds: float, **extra) -> TrainResult:
+    """The result of a finished stage, read from the trainer's state and log history."""
+    losses = logged(trainer, "loss")
+    return TrainResult(
+        checkpoint=out_dir,
+        steps=trainer.state.global_step,
+        tokens=int(trainer.state.num_input_tokens_seen),
+        seconds=seconds,
+        final_loss=losses[-1],
+        losses=losses,
+        learning_rates=logged(trainer, "learning_rate"),
+        **extra,
+    )

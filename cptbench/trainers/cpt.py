@@ -10,10 +10,11 @@ from cptbench.trainers.common import (
     StepProgress,
     TrainResult,
     common_arguments,
-    logged,
     loss_monitor,
     make_work_dir,
+    stage_result,
     train_and_save,
+    with_lora,
 )
 
 
@@ -47,11 +48,7 @@ def train_cpt(
     from cptbench.models import default_device, load_model
 
     model, tokenizer = load_model(model_path, device=default_device())
-    finalize = None
-    if recipe.lora is not None:
-        from cptbench.trainers.lora import apply_lora, merge_lora
-
-        model, finalize = apply_lora(model, recipe.lora, seed=seed), merge_lora
+    model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     config = SFTConfig(
         **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
@@ -70,13 +67,4 @@ def train_cpt(
         callbacks=[loss_monitor(progress)],
     )
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
-    losses = logged(trainer, "loss")
-    return TrainResult(
-        checkpoint=out_dir,
-        steps=trainer.state.global_step,
-        tokens=int(trainer.state.num_input_tokens_seen),
-        seconds=seconds,
-        final_loss=losses[-1],
-        losses=losses,
-        learning_rates=logged(trainer, "learning_rate"),
-    )
+    return stage_result(trainer, out_dir, seconds)

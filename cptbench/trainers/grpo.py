@@ -13,10 +13,11 @@ from cptbench.trainers.common import (
     StepProgress,
     TrainResult,
     common_arguments,
-    logged,
     loss_monitor,
     make_work_dir,
+    stage_result,
     train_and_save,
+    with_lora,
 )
 
 
@@ -66,11 +67,7 @@ def train_grpo(
 
     model, tokenizer = load_model(model_path, device=default_device())
     tokenizer.padding_side = "left"  # prompts are left-padded for generation
-    finalize = None
-    if recipe.lora is not None:  # adapters trained, merged into the weights before saving
-        from cptbench.trainers.lora import apply_lora, merge_lora
-
-        model, finalize = apply_lora(model, recipe.lora, seed=seed), merge_lora
+    model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     arguments = common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage)
     arguments.update(per_device_train_batch_size=generation_batch // accumulation)
@@ -102,19 +99,9 @@ def train_grpo(
             step = trainer.state.global_step + 1
             raise NumericsError(f"generation hit nan/inf probabilities at step {step}; stage stopped") from exc
         raise
-    losses = logged(trainer, "loss")
     rewards = {name: _per_step(trainer, f"rewards/{name}/mean") for name in trainer.reward_func_names}
     rewards["reward"] = _per_step(trainer, "reward")
-    return TrainResult(
-        checkpoint=out_dir,
-        steps=trainer.state.global_step,
-        tokens=int(trainer.state.num_input_tokens_seen),
-        seconds=seconds,
-        final_loss=losses[-1],
-        losses=losses,
-        learning_rates=logged(trainer, "learning_rate"),
-        rewards=rewards,
-    )
+    return stage_result(trainer, out_dir, seconds, rewards=rewards)
 
 
 def _per_step(trainer, key: str) -> tuple[float, ...]:

@@ -13,10 +13,11 @@ from cptbench.trainers.common import (
     StepProgress,
     TrainResult,
     common_arguments,
-    logged,
     loss_monitor,
     make_work_dir,
+    stage_result,
     train_and_save,
+    with_lora,
 )
 
 
@@ -50,11 +51,7 @@ def train_sft(
     from cptbench.models import default_device, load_model
 
     model, tokenizer = load_model(model_path, device=default_device())
-    finalize = None
-    if recipe.lora is not None:  # adapters trained, merged into the weights before saving
-        from cptbench.trainers.lora import apply_lora, merge_lora
-
-        model, finalize = apply_lora(model, recipe.lora, seed=seed), merge_lora
+    model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     config = SFTConfig(
         **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
@@ -81,16 +78,7 @@ def train_sft(
         raise DataError(f"max_length: every example's completion lies beyond {config.max_length} tokens "
                         "(prompt too long for the model's context or the recipe)")
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
-    losses = logged(trainer, "loss")
-    return TrainResult(
-        checkpoint=out_dir,
-        steps=trainer.state.global_step,
-        tokens=int(trainer.state.num_input_tokens_seen),
-        seconds=seconds,
-        final_loss=losses[-1],
-        losses=losses,
-        learning_rates=logged(trainer, "learning_rate"),
-    )
+    return stage_result(trainer, out_dir, seconds)
 
 
 def _field(value):
