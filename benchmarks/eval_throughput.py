@@ -19,15 +19,15 @@ import time
 
 import torch
 
-from cptbench.backends.hf import HFBackend
-from cptbench.backends.lmeval import evaluate_lmeval
+from cptbench.eval.backends.hf import HFBackend
+from cptbench.eval.kinds.lmeval import evaluate_lmeval
 from cptbench.cli.quiet import quiet_libraries
-from cptbench.corpus import evaluation_documents, load_texts
-from cptbench.matrix import Direction
-from cptbench.models import load_model, resolve_model
-from cptbench.resources import tasks_dir
-from cptbench.scoring import bits_per_byte
-from cptbench.suites import DataSpec, LmEvalRef
+from cptbench.data.corpus import evaluation_documents, load_texts
+from cptbench.core.matrix import Direction
+from cptbench.models.resolve import load_model, resolve_model
+from cptbench.core.resources import tasks_dir
+from cptbench.eval.scoring import bits_per_byte
+from cptbench.config.suites import DataSpec, LmEvalRef
 
 TASK = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cptbench.report import load_record
+from cptbench.publish.report import load_record
 
 HEADER = (
     "| suite | budget | model | device | total wall (s) | train (s) | eval (s) "

@@ -27,7 +27,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_path() -> Path:
-    from cptbench.models import ensure_tiny_model
+    from cptbench.models.resolve import ensure_tiny_model
 
     return ensure_tiny_model()
 
@@ -35,7 +35,7 @@ def tiny_model_path() -> Path:
 @pytest.fixture(scope="session")
 def tiny(tiny_model_path):
     """(model, tokenizer) of the tiny seeded Llama, loaded through the normal path."""
-    from cptbench.models import load_model
+    from cptbench.models.resolve import load_model
 
     return load_model(tiny_model_path)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import typer
 
-from cptbench.errors import CptbenchError
+from cptbench.core.errors import CptbenchError
 
 _DEBUG_ENV = "CPTBENCH_DEBUG"
 

@@ -20,9 +20,9 @@ def evaluate(
     """Evaluate one checkpoint: a record of the usual schema with one row and no stages."""
     from cptbench.cli.progress import RichReporter
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.report import summary_markdown
-    from cptbench.runner import RunConfig, run_suite
-    from cptbench.suites import evaluation_view, load_suite
+    from cptbench.publish.report import summary_markdown
+    from cptbench.run.runner import RunConfig, run_suite
+    from cptbench.config.suites import evaluation_view, load_suite
 
     with handled():
         loaded = evaluation_view(load_suite(suite), tasks or None)

@@ -29,7 +29,7 @@ def leaderboard(
     The pages always use the default ranking (final, best first); --sort and --format change
     only what is printed.
     """
-    from cptbench.leaderboard import default_root, regenerate, render_html, render_json, render_markdown
+    from cptbench.publish.leaderboard import default_root, regenerate, render_html, render_json, render_markdown
 
     with handled():
         board, stale = regenerate(leaderboards or default_root(), suite, sort, write=not check)

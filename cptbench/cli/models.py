@@ -12,7 +12,7 @@ app = typer.Typer(help="Model aliases and the local model cache.", no_args_is_he
 @app.command("list")
 def list_models() -> None:
     """Show the aliases --model accepts and where they are cached."""
-    from cptbench.models import ALIASES, models_dir
+    from cptbench.models.resolve import ALIASES, models_dir
 
     for alias, description in ALIASES.items():
         cached = (models_dir() / alias / "config.json").exists()
@@ -24,7 +24,7 @@ def list_models() -> None:
 def pull(model: str = typer.Argument("smollm2-135m-instruct", help="Alias, hub id or local directory.")) -> None:
     """Resolve a model now (fetch + convert once), so that later runs start offline."""
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.models import resolve_model
+    from cptbench.models.resolve import resolve_model
 
     with handled():
         quiet_libraries()

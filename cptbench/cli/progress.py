@@ -1,4 +1,4 @@
-"""A rich implementation of cptbench.progress.Reporter: one bar per kind of work."""
+"""A rich implementation of cptbench.core.progress.Reporter: one bar per kind of work."""
 
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ def run(
     """
     from cptbench.cli.progress import RichReporter
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.report import summary_markdown
-    from cptbench.runner import RunConfig, run_suite
-    from cptbench.suites import load_suite
+    from cptbench.publish.report import summary_markdown
+    from cptbench.run.runner import RunConfig, run_suite
+    from cptbench.config.suites import load_suite
 
     with handled():
         loaded = load_suite(suite)
@@ -48,7 +48,7 @@ def run(
 
 
 def _override(item: str) -> tuple[str, str]:
-    from cptbench.errors import ConfigError
+    from cptbench.core.errors import ConfigError
 
     name, sep, path = item.partition("=")
     if not sep or not name or not path:

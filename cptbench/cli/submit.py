@@ -23,8 +23,8 @@ def submit(
     metric recomputed from the matrix; writes leaderboards/<suite>/submissions/<name>.json and
     regenerates README.md and index.html.
     """
-    from cptbench.leaderboard import default_root
-    from cptbench.leaderboard import submit as submit_record
+    from cptbench.publish.leaderboard import default_root
+    from cptbench.publish.leaderboard import submit as submit_record
 
     with handled():
         result = submit_record(

@@ -10,7 +10,7 @@ def suites() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cptbench.suites import available_suites, load_suite
+    from cptbench.config.suites import available_suites, load_suite
 
     with handled():
         table = Table(title="cptbench suites")

@@ -12,7 +12,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from cptbench.errors import DataError
+from cptbench.core.errors import DataError
 
 
 def cache_root() -> Path:

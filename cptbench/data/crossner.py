@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench.data.cache import data_cache_dir, download
-from cptbench.errors import ConfigError, DataError
+from cptbench.core.errors import ConfigError, DataError
 
 COMMIT = "2e7ba2a7798c961e3f29fbc51252c5a8d40224bf"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/zliucr/CrossNER/{COMMIT}/ner_data"

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench.data.cache import data_cache_dir, download
-from cptbench.errors import DataError
+from cptbench.core.errors import DataError
 
 COMMIT = "1cbae8e92f72f20c8d3747cbb3bf5bc53554d997"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/pubmedqa/pubmedqa/{COMMIT}/data"

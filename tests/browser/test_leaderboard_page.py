@@ -10,10 +10,10 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from cptbench import metrics
+from cptbench.core import metrics
 from cptbench.cli.main import app
-from cptbench.records import matrix_from_record
-from cptbench.schemas import RunRecord
+from cptbench.core.records import matrix_from_record
+from cptbench.config.schemas import RunRecord
 
 pytestmark = pytest.mark.browser
 

@@ -204,7 +204,7 @@ def test_tampered_submission_file_is_not_ranked(smoke_run, tmp_path):
 
 def test_committed_pages_are_up_to_date():
     """What is committed under leaderboards/ equals what `cptbench leaderboard SUITE` generates."""
-    from cptbench.suites import available_suites
+    from cptbench.config.suites import available_suites
 
     for suite in available_suites():
         if not (REPO / "leaderboards" / suite).is_dir():

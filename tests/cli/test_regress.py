@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
-from cptbench.regress import Check, Status, compare
-from cptbench.resources import recipes_dir, tasks_dir
-from cptbench.records import load_verified_record
-from cptbench.submissions import load_baseline
+from cptbench.publish.regress import Check, Status, compare
+from cptbench.core.resources import recipes_dir, tasks_dir
+from cptbench.core.records import load_verified_record
+from cptbench.publish.submissions import load_baseline
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_BASELINE = REPO / "leaderboards" / "crossdomain" / "baselines" / "tiny-llama-smoke.json"

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from cptbench.backends.base import GenerateRequest, LoglikelihoodRequest
-from cptbench.backends.hf import HFBackend
+from cptbench.eval.backends.base import GenerateRequest, LoglikelihoodRequest
+from cptbench.eval.backends.hf import HFBackend
 
 TEXTS = [
     "The Liberal Democratic Party of Russia was founded in 1989.",

@@ -7,9 +7,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from cptbench.errors import NumericsError
-from cptbench.schemas import CPTRecipe
-from cptbench.trainers.cpt import train_cpt
+from cptbench.core.errors import NumericsError
+from cptbench.config.schemas import CPTRecipe
+from cptbench.train.cpt import train_cpt
 
 TEXTS = [f"Document {i}: the committee met in Brussels and voted on the budget. " * (1 + i % 3) for i in range(12)]
 RECIPE = CPTRecipe(max_length=64, per_device_train_batch_size=2, learning_rate=1e-3)

@@ -7,14 +7,14 @@ cptbench's prefix token).
 
 import pytest
 
-from cptbench.backends.hf import HFBackend
-from cptbench.backends.lmeval import evaluate_lmeval
-from cptbench.corpus import evaluation_documents, load_texts
-from cptbench.errors import ConfigError
-from cptbench.matrix import Direction
-from cptbench.resources import tasks_dir
-from cptbench.scoring import bits_per_byte
-from cptbench.suites import DataSpec, LmEvalRef
+from cptbench.eval.backends.hf import HFBackend
+from cptbench.eval.kinds.lmeval import evaluate_lmeval
+from cptbench.data.corpus import evaluation_documents, load_texts
+from cptbench.core.errors import ConfigError
+from cptbench.core.matrix import Direction
+from cptbench.core.resources import tasks_dir
+from cptbench.eval.scoring import bits_per_byte
+from cptbench.config.suites import DataSpec, LmEvalRef
 
 REUTERS = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
 

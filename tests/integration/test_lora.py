@@ -6,11 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cptbench.backends.hf import HFBackend
-from cptbench.models import load_model
-from cptbench.schemas import CPTRecipe, LoraSpec
-from cptbench.trainers.cpt import train_cpt
-from cptbench.trainers.lora import apply_lora, merge_lora, trainable_fraction
+from cptbench.eval.backends.hf import HFBackend
+from cptbench.models.resolve import load_model
+from cptbench.config.schemas import CPTRecipe, LoraSpec
+from cptbench.train.cpt import train_cpt
+from cptbench.train.lora import apply_lora, merge_lora, trainable_fraction
 
 TEXTS = [f"Document {i}: the committee met in Brussels and voted on the budget. " * (1 + i % 3) for i in range(12)]
 SPEC = LoraSpec(r=4, alpha=8.0, target_modules=["q_proj", "v_proj", "down_proj"])

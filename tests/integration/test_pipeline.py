@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
-from cptbench.metrics import as_dict, compute_all
-from cptbench.report import load_record
-from cptbench.records import matrix_from_record
+from cptbench.core.metrics import as_dict, compute_all
+from cptbench.publish.report import load_record
+from cptbench.core.records import matrix_from_record
 
 runner = CliRunner()
 

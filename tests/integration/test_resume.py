@@ -134,7 +134,7 @@ def test_other_configuration_is_refused_unless_forced(suite_file, reference, tmp
 def test_lock_is_never_seen_empty(tmp_path):
     """Many processes race for one lock: exactly one wins each round, none sees a half-written file."""
     script = (
-        "import sys, time\nfrom pathlib import Path\nfrom cptbench.lock import run_lock, RunLockedError\n"
+        "import sys, time\nfrom pathlib import Path\nfrom cptbench.run.lock import run_lock, RunLockedError\n"
         "try:\n    with run_lock(Path(sys.argv[1])):\n        time.sleep(4.0)\n    print('won')\n"
         "except RunLockedError:\n    print('refused')\n"
     )

@@ -7,12 +7,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from cptbench.errors import ConfigError, NumericsError
-from cptbench.models import load_model
-from cptbench.schemas import GRPORecipe, LoraSpec, SFTRecipe
-from cptbench.trainers import rewards
-from cptbench.trainers.grpo import train_grpo
-from cptbench.trainers.sft import train_sft
+from cptbench.core.errors import ConfigError, NumericsError
+from cptbench.models.resolve import load_model
+from cptbench.config.schemas import GRPORecipe, LoraSpec, SFTRecipe
+from cptbench.train import rewards
+from cptbench.train.grpo import train_grpo
+from cptbench.train.sft import train_sft
 
 
 def _chat(question: str, answer: str) -> dict:

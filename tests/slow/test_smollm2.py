@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
-from cptbench.report import load_record
+from cptbench.publish.report import load_record
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,7 @@ def smollm2_run(tmp_path_factory, data_dir):
 
 
 def test_smollm2_resolves_from_gguf_and_has_its_tokenizer_conventions():
-    from cptbench.models import load_model, resolve_model
+    from cptbench.models.resolve import load_model, resolve_model
 
     model, tokenizer = load_model(resolve_model("smollm2-135m-instruct").path)
     assert model.config.num_hidden_layers == 30 and model.config.vocab_size == 49152

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cptbench.data import crossner
-from cptbench.errors import ConfigError, DataError
+from cptbench.core.errors import ConfigError, DataError
 
 MIRROR = Path(
     os.environ.get("CPTBENCH_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -13,7 +13,7 @@ def imported_modules(code: str) -> set[str]:
 
 
 def test_import_cptbench_is_light():
-    loaded = imported_modules("import cptbench, cptbench.metrics, cptbench.suites, cptbench.report")
+    loaded = imported_modules("import cptbench, cptbench.core.metrics, cptbench.config.suites, cptbench.publish.report")
     assert not loaded & set(HEAVY)
 
 

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from cptbench import metrics
-from cptbench.errors import RecordError
-from cptbench.matrix import Direction, ResultMatrix, TaskColumn
+from cptbench.core import metrics
+from cptbench.core.errors import RecordError
+from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
 
 HI = Direction.HIGHER
 LO = Direction.LOWER

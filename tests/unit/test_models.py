@@ -2,8 +2,8 @@
 
 import pytest
 
-from cptbench.errors import ModelError
-from cptbench.models import TINY_MODEL, build_byte_tokenizer, resolve_model
+from cptbench.core.errors import ModelError
+from cptbench.models.resolve import TINY_MODEL, build_byte_tokenizer, resolve_model
 
 
 def test_tiny_alias_and_its_directory_resolve_to_the_same_model(tiny_model_path):
@@ -16,7 +16,7 @@ def test_tiny_alias_and_its_directory_resolve_to_the_same_model(tiny_model_path)
 def test_tiny_model_is_small_and_seeded(tiny):
     model, tokenizer = tiny
     assert model.config.num_hidden_layers == 2 and model.config.hidden_size <= 64
-    from cptbench.models import build_tiny_model
+    from cptbench.models.resolve import build_tiny_model
 
     rebuilt, _ = build_tiny_model()
     for (name, a), (_, b) in zip(model.state_dict().items(), rebuilt.state_dict().items()):

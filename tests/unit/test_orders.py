@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from cptbench.errors import ConfigError
-from cptbench.strategies.orders import OrderSpec, parse_order, sample, stage_order
+from cptbench.core.errors import ConfigError
+from cptbench.train.orders import OrderSpec, parse_order, sample, stage_order
 
 NAMES = ("politics", "science", "music", "literature", "ai")
 
@@ -96,8 +96,8 @@ def test_similar_needs_texts():
 
 @pytest.mark.slow  # two MiniLM passes over the five domains: ~40 s on 2 cores
 def test_similar_on_crossner_is_deterministic(data_dir):
-    from cptbench.corpus import load_texts
-    from cptbench.suites import DataSpec
+    from cptbench.data.corpus import load_texts
+    from cptbench.config.suites import DataSpec
 
     texts = {d: load_texts(DataSpec("crossner", d, ("train",)), 4).texts for d in NAMES}
     first = stage_order("similar", NAMES, texts)

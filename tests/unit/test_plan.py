@@ -2,10 +2,10 @@
 
 import pytest
 
-from cptbench.errors import ConfigError
-from cptbench.plan import make_plan, method_label, reorder
-from cptbench.schemas import MethodRef
-from cptbench.suites import load_suite
+from cptbench.core.errors import ConfigError
+from cptbench.run.plan import make_plan, method_label, reorder
+from cptbench.config.schemas import MethodRef
+from cptbench.config.suites import load_suite
 
 CROSSDOMAIN = ["politics", "science", "music", "literature", "ai"]
 

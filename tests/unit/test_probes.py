@@ -3,7 +3,7 @@
 import pytest
 
 from cptbench.data import crossner
-from cptbench.probes import CANDIDATES, cloze_items
+from cptbench.data.probes import CANDIDATES, cloze_items
 
 
 @pytest.mark.parametrize("domain", ["politics", "science", "music", "literature", "ai"])

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cptbench.answers import split_answer
+from cptbench.eval.answers import split_answer
 from cptbench.data import pubmedqa
-from cptbench.errors import DataError
+from cptbench.core.errors import DataError
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from cptbench.corpus import Texts, training_corpus
-from cptbench.strategies.replay import Doc, documents, mix_replay
+from cptbench.data.corpus import Texts, training_corpus
+from cptbench.train.replay import Doc, documents, mix_replay
 
 
 def _docs(prefix: str, n: int, seed: int) -> tuple[Doc, ...]:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cptbench import metrics, report
-from cptbench.errors import RecordError
-from cptbench.records import matrix_from_record
-from cptbench.schemas import RunRecord
+from cptbench.core import metrics
+
+from cptbench.publish import report
+from cptbench.core.errors import RecordError
+from cptbench.core.records import matrix_from_record
+from cptbench.config.schemas import RunRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -31,7 +33,7 @@ TASKS = [
 
 
 def make_record(stages=("politics", "science"), tasks=TASKS, rows=ROWS, perplexity=True, **extra) -> RunRecord:
-    """A consistent record: its metrics are computed from its matrix by cptbench.metrics."""
+    """A consistent record: its metrics are computed from its matrix by cptbench.core.metrics."""
     details = [
         [
             {"documents": 12, "tokens": 2400 + 10 * j, "bytes": 9800, "nll": 1650.0 + t}
@@ -209,7 +211,7 @@ def test_write_report_writes_markdown_and_png(record, tmp_path):
 
 
 def test_report_module_imports_neither_torch_nor_matplotlib():
-    code = "import sys, cptbench.report; print(sorted({'torch', 'matplotlib'} & set(sys.modules)))"
+    code = "import sys, cptbench.publish.report; print(sorted({'torch', 'matplotlib'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from cptbench.backends.windows import rolling_windows
+from cptbench.eval.backends.windows import rolling_windows
 
 
 def scored_targets(num_targets, max_length, stride):

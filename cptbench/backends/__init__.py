@@ -1,1 +1,0 @@
-"""Evaluation backends: three calls over lists of requests for one checkpoint."""

@@ -1,0 +1,1 @@
+"""Suite and recipe schemas (pydantic at every file boundary) and their loading."""

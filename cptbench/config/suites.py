@@ -1,0 +1,229 @@
+"""Load suite YAML (``tasks/suites/<name>.yaml``) into frozen Suite / Stage / TaskSpec objects."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from cptbench.core.errors import ConfigError
+from cptbench.core.matrix import Direction, TaskColumn
+from cptbench.core.resources import recipes_dir, tasks_dir
+from cptbench.config.schemas import (
+    GENERAL_STAGE,
+    RECIPE_KINDS,
+    BudgetModel,
+    LmEvalSpec,
+    Recipe,
+    SuiteModel,
+    load_yaml,
+    read_yaml_mapping,
+    validate,
+)
+
+TASK_METRICS = {
+    "bpb": ("bpb", Direction.LOWER),
+    "cloze": ("accuracy", Direction.HIGHER),
+    "decision": ("accuracy", Direction.HIGHER),
+}
+"""Task kind -> (metric name, direction); lm-eval tasks name their own, explanation tasks name
+theirs (``cosine`` or ``rougeL``, both higher is better). Token perplexity is recorded beside
+bits-per-byte."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    source: str
+    domain: str
+    splits: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training step of the sequence: data, trainer kind, recipe name."""
+
+    index: int  # 1-based
+    name: str
+    kind: str
+    recipe: str
+    data: DataSpec
+
+
+@dataclass(frozen=True)
+class LmEvalRef:
+    task: str
+    metric: str
+    direction: Direction
+    include: Path | None  # resolved folder of local lm-eval task YAML
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What to evaluate and which stage it belongs to (``None`` = general)."""
+
+    name: str
+    kind: str
+    data: DataSpec | None
+    stage: int | None
+    lmeval: LmEvalRef | None = None
+    metric: str | None = None  # explanation tasks: cosine | rougeL
+
+    @property
+    def column(self) -> TaskColumn:
+        if self.lmeval is not None:
+            return TaskColumn(self.name, self.lmeval.metric, self.lmeval.direction, self.stage)
+        if self.kind == "explanation":
+            return TaskColumn(self.name, self.metric, Direction.HIGHER, self.stage)
+        metric, direction = TASK_METRICS[self.kind]
+        return TaskColumn(self.name, metric, direction, self.stage)
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    train_tokens: int | None
+    eval_docs: int | None
+    probe_items: int | None = None
+    train_examples: int | None = None
+    rl_prompts: int | None = None
+    generation_items: int | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: int
+    description: str
+    sentences_per_doc: int
+    probe_seed: int
+    stages: tuple[Stage, ...]
+    tasks: tuple[TaskSpec, ...]
+    budgets: dict[str, Budget]
+    default_budget: str
+    content_hash: str
+    path: Path
+
+    def budget(self, name: str | None) -> Budget:
+        name = name or self.default_budget
+        if name not in self.budgets:
+            raise ConfigError(f"--budget {name}: suite {self.name!r} has budgets {sorted(self.budgets)}")
+        return self.budgets[name]
+
+
+def suite_path(name_or_path: str) -> Path:
+    """A suite name (``crossdomain``) or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"}:
+        return candidate
+    path = tasks_dir() / "suites" / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_suites()) or "none"
+        raise ConfigError(f"--suite {name_or_path}: no such suite (available: {known})")
+    return path
+
+
+def available_suites() -> list[str]:
+    return sorted(p.stem for p in (tasks_dir() / "suites").glob("*.yaml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = suite_path(name_or_path)
+    model = load_yaml(path, SuiteModel)
+    stage_index = {s.name: i for i, s in enumerate(model.stages, start=1)}
+    stages = tuple(
+        Stage(i, s.name, s.kind, s.recipe, DataSpec(s.data.source, s.data.domain, tuple(s.data.splits)))
+        for i, s in enumerate(model.stages, start=1)
+    )
+    tasks = tuple(
+        TaskSpec(
+            t.name,
+            t.kind,
+            DataSpec(t.data.source, t.data.domain, (t.data.split,)) if t.data else None,
+            None if t.stage == GENERAL_STAGE else stage_index[t.stage],
+            _lmeval_ref(t.lmeval, path, i) if t.lmeval else None,
+            t.metric,
+        )
+        for i, t in enumerate(model.tasks)
+    )
+    budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
+    canonical = json.dumps(_canonical(model), sort_keys=True, separators=(",", ":"))
+    return Suite(
+        name=model.name,
+        version=model.version,
+        description=model.description,
+        sentences_per_doc=model.sentences_per_doc,
+        probe_seed=model.probe_seed,
+        stages=stages,
+        tasks=tasks,
+        budgets=budgets,
+        default_budget=model.default_budget,
+        content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        path=path,
+    )
+
+
+def _canonical(value: object) -> object:
+    """The suite as plain JSON for its content hash; fields marked ``hash_neutral`` are left out
+    while they hold their default (see schemas._hash_neutral)."""
+    if isinstance(value, BaseModel):
+        out = {}
+        for name, field in type(value).model_fields.items():
+            item = getattr(value, name)
+            if (field.json_schema_extra or {}).get("hash_neutral") and item == field.default:
+                continue
+            out[name] = _canonical(item)
+        return out
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _budget(name: str, model: BudgetModel) -> Budget:
+    return Budget(name, model.train_tokens, model.eval_docs, model.probe_items, model.train_examples,
+                  model.rl_prompts, model.generation_items)
+
+
+def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:
+    include = None
+    if spec.include is not None:
+        include = Path(spec.include) if Path(spec.include).is_absolute() else tasks_dir() / spec.include
+        if not include.is_dir():
+            raise ConfigError(f"{suite_file}: tasks.{index}.lmeval.include: folder {include} not found")
+    return LmEvalRef(spec.task, spec.metric, Direction(spec.direction), include)
+
+
+def recipe_path(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    return candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / f"{name_or_path}.yaml"
+
+
+def load_recipe(name_or_path: str, kind: str | None = None) -> Recipe:
+    """A recipe name (``cpt`` -> ``trainers/cpt.yaml``) or a path to a YAML file. Its ``kind``
+    field picks the schema (default ``cpt``); ``kind`` given here must match it."""
+    path = recipe_path(name_or_path)
+    raw = read_yaml_mapping(path)
+    found = raw.get("kind", "cpt")
+    if found not in RECIPE_KINDS:
+        raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(RECIPE_KINDS)}")
+    if kind is not None and found != kind:
+        raise ConfigError(f"{path}: kind: recipe is for {found!r} stages, the stage is {kind!r}")
+    return validate(raw, RECIPE_KINDS[found], str(path))
+
+
+def evaluation_view(suite: Suite, task_names: list[str] | None = None) -> Suite:
+    """The suite without stages, for evaluating one checkpoint: every chosen task becomes a column
+    of a one-row matrix (no stage alignment, so only final values are defined)."""
+    known = [t.name for t in suite.tasks]
+    unknown = [name for name in task_names or [] if name not in known]
+    if unknown:
+        raise ConfigError(f"--tasks {unknown[0]}: suite {suite.name!r} has tasks {known}")
+    chosen = tuple(
+        dataclasses.replace(t, stage=None) for t in suite.tasks if task_names is None or t.name in task_names
+    )
+    return dataclasses.replace(suite, stages=(), tasks=chosen)

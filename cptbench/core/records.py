@@ -1,0 +1,79 @@
+"""Run records on disk: load and validate one, and rebuild its ResultMatrix."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cptbench.core import metrics
+from cptbench.core.errors import CptbenchError, RecordError, read_text
+from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
+from cptbench.config.schemas import RECORD_SCHEMA_VERSION, RunRecord, describe_validation_error
+
+RECORD_NAME = "record.json"
+
+
+def matrix_from_record(record: RunRecord) -> ResultMatrix:
+    columns = tuple(TaskColumn(t.name, t.metric, Direction(t.direction), t.stage) for t in record.tasks)
+    return ResultMatrix(tuple(record.stages), columns, tuple(tuple(r) for r in record.matrix))
+
+
+def load_record(path: Path) -> RunRecord:
+    """Read a run record from a run directory or a JSON file; any problem is one RecordError line."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_NAME
+    text = read_text(path, RecordError)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise RecordError(f"{path}: malformed JSON ({where}): {exc.msg}") from None
+    if not isinstance(raw, dict):
+        raise RecordError(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
+    version = raw.get("schema_version")
+    if isinstance(version, int) and version > RECORD_SCHEMA_VERSION:
+        raise RecordError(
+            f"{path}: schema_version {version} is newer than this cptbench reads ({RECORD_SCHEMA_VERSION}); upgrade cptbench"
+        )
+    try:
+        record = RunRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise RecordError(f"{path}: {describe_validation_error(exc)}") from None
+    try:
+        matrix_from_record(record)  # shape, finiteness, stage alignment
+    except CptbenchError as exc:
+        raise RecordError(f"{path}: {exc}") from None
+    return record
+
+
+def verify_metrics(record: RunRecord, rel_tol: float = 1e-9, abs_tol: float = 1e-9) -> list[str]:
+    """Recompute the metrics from the record's matrix; one line per disagreement (empty = consistent)."""
+    problems = []
+    recomputed = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
+    for key, expected in recomputed.items():
+        if key not in record.metrics:
+            problems.append(f"metrics.{key}: missing from the record (recomputed {expected!r})")
+            continue
+        stored = record.metrics[key]
+        tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
+        same = stored is expected if None in (stored, expected) else math.isclose(stored, expected, **tol)
+        if not same:
+            problems.append(f"metrics.{key}: stored {stored!r}, recomputed {expected!r}")
+    extra = [key for key in record.metrics if key not in recomputed]
+    problems += [f"metrics.{key}: not a metric of this matrix" for key in extra]
+    return problems
+
+
+def load_verified_record(path: Path) -> RunRecord:
+    """``load_record``, refused when the stored metrics disagree with the formulas on its matrix."""
+    path = Path(path)
+    record_file = path / RECORD_NAME if path.is_dir() else path
+    record = load_record(record_file)
+    problems = verify_metrics(record)
+    if problems:
+        raise RecordError(f"{record_file}: stored metrics disagree with the matrix: {problems[0]}")
+    return record

@@ -1,0 +1,64 @@
+"""Domain-knowledge probes from NER annotations: entity cloze, scored by log-likelihood.
+
+Each item is one test sentence with one entity left out and four candidates: the entity and
+three other entities of the same type from the same domain and split. The model picks the
+candidate whose sentence it finds most likely: log P(candidate + rest of sentence | sentence
+before the entity). The rest of the sentence is the same for every candidate, so it only adds
+context. Items depend on the suite's probe seed, never on the run seed: every run of a suite is
+scored on the same items.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from cptbench.data import crossner
+from cptbench.core.errors import DataError
+
+CANDIDATES = 4
+
+
+@dataclass(frozen=True)
+class ClozeItem:
+    context: str  # the sentence up to the entity
+    candidates: tuple[str, ...]  # each followed by `rest` when scored
+    rest: str
+    answer: int  # index of the true entity in `candidates`
+
+
+def cloze_items(domain: str, split: str, limit: int | None, seed: int) -> tuple[ClozeItem, ...]:
+    """Up to ``limit`` items spread over the split (all when ``limit`` is None)."""
+    sentences = crossner.sentences(domain, split)
+    pool: dict[str, list[str]] = {}
+    for sentence in sentences:
+        for entity in sentence.entities:
+            names = pool.setdefault(entity.type, [])
+            if entity.text not in names:
+                names.append(entity.text)
+    rng = random.Random(f"{seed}/{domain}/{split}")
+    items = [item for sentence in sentences if (item := _item(sentence, pool, rng)) is not None]
+    if not items:
+        raise DataError(f"crossner/{domain}/{split}: no sentence yields a cloze item (too few entities per type)")
+    if limit is None or limit >= len(items):
+        return tuple(items)
+    step = len(items) / limit
+    return tuple(items[int(i * step)] for i in range(limit))
+
+
+def _item(sentence: crossner.Sentence, pool: dict[str, list[str]], rng: random.Random) -> ClozeItem | None:
+    if not sentence.entities:
+        return None
+    entity = rng.choice(sentence.entities)
+    in_sentence = {e.text.lower() for e in sentence.entities}
+    others = [name for name in pool[entity.type] if name.lower() not in in_sentence]
+    if len(others) < CANDIDATES - 1:
+        return None
+    candidates = [entity.text, *rng.sample(others, CANDIDATES - 1)]
+    rng.shuffle(candidates)
+    return ClozeItem(
+        context=sentence.text[: entity.start],
+        candidates=tuple(candidates),
+        rest=sentence.text[entity.end :],
+        answer=candidates.index(entity.text),
+    )

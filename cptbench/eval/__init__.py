@@ -1,0 +1,1 @@
+"""Evaluation: backends (three calls over requests), task kinds (requests and scores), scorers."""

@@ -1,0 +1,218 @@
+"""Hugging Face transformers backend: batched, length-sorted, fp32 on CPU, bf16 on CUDA."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cptbench.eval.backends.base import (
+    GenerateRequest,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Progress,
+    RollingResult,
+)
+from cptbench.eval.backends.windows import rolling_windows
+from cptbench.core.errors import NumericsError
+
+PREFIX_TOKEN_PREFERENCE = ("<|endoftext|>",)
+
+
+def default_prefix_token_id(tokenizer) -> int:
+    """The token that conditions a document's first token.
+
+    ``<|endoftext|>`` (a document boundary) when the vocabulary has it, else BOS, else EOS.
+    SmolLM2's BOS is the chat token ``<|im_start|>``, which inflates bits-per-byte: a document
+    boundary is the honest context for the start of a plain-text document.
+    """
+    vocab = tokenizer.get_vocab()
+    for token in PREFIX_TOKEN_PREFERENCE:
+        if token in vocab:
+            return vocab[token]
+    if tokenizer.bos_token_id is not None:
+        return tokenizer.bos_token_id
+    return tokenizer.eos_token_id
+
+
+class HFBackend:
+    """Scores requests with a loaded transformers causal LM (no training, no file I/O)."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        batch_tokens: int = 1024,
+        max_length: int | None = None,
+        stride: int | None = None,
+        prefix_token_id: int | None = None,
+        generate_batch: int = 8,
+    ) -> None:
+        self.model = model
+        self.generate_batch = generate_batch  # sequences decoded together (left-padded)
+        self.tokenizer = tokenizer
+        self.batch_tokens = batch_tokens
+        self.max_length = max_length or _context_length(model, tokenizer)
+        self.stride = stride
+        self.prefix_token_id = default_prefix_token_id(tokenizer) if prefix_token_id is None else prefix_token_id
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "backend": "hf",
+            "device": str(self.device),
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "max_length": self.max_length,
+            "stride": self.stride or self.max_length,
+            "prefix_token": self.tokenizer.convert_ids_to_tokens(self.prefix_token_id),
+            "prefix_token_id": self.prefix_token_id,
+        }
+
+    # --- rolling log-likelihood (bits-per-byte, perplexity) ----------------------------------
+
+    def loglikelihood_rolling(self, texts: Sequence[str], progress: Progress | None = None) -> list[RollingResult]:
+        """Summed NLL (nats) of each text, every token scored once, conditioned on the prefix token."""
+        items = []  # (doc index, token sequence x, window)
+        for index, text in enumerate(texts):
+            x = [self.prefix_token_id] + self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            for window in rolling_windows(len(x) - 1, self.max_length, self.stride):
+                items.append((index, x, window))
+        nll = [0.0] * len(texts)
+        windows_left = [0] * len(texts)
+        for index, _, _ in items:
+            windows_left[index] += 1
+        for batch in self._batches(items, key=lambda item: item[2].end - item[2].start):
+            inputs = [x[w.start : w.end] for _, x, w in batch]
+            labels = [x[w.start + 1 : w.end + 1] for _, x, w in batch]
+            token_nll = self._token_nll(inputs, labels)
+            finished = 0
+            for (index, _, window), row, target in zip(batch, token_nll, labels):
+                nll[index] += float(row[window.skip : len(target)].sum())
+                windows_left[index] -= 1
+                finished += windows_left[index] == 0
+            if progress and finished:
+                progress(finished)
+        results = []
+        for index, text in enumerate(texts):
+            num_tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            results.append(RollingResult(nll[index], num_tokens, len(text.encode("utf-8"))))
+        _check_finite([r.nll for r in results], "rolling log-likelihood")
+        return results
+
+    # --- conditional log-likelihood (multiple choice) ----------------------------------------
+
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResult]:
+        """log P(continuation | context) and whether greedy decoding would produce it."""
+        items = []
+        for index, request in enumerate(requests):
+            context = self.tokenizer(request.context, add_special_tokens=False)["input_ids"]
+            continuation = self.tokenizer(request.continuation, add_special_tokens=False)["input_ids"]
+            x = ([self.prefix_token_id] + context + continuation)[-(self.max_length + 1) :]
+            items.append((index, x, len(continuation)))
+        results: list[LoglikelihoodResult | None] = [None] * len(requests)
+        for batch in self._batches(items, key=lambda item: len(item[1]) - 1):
+            inputs = [x[:-1] for _, x, _ in batch]
+            labels = [x[1:] for _, x, _ in batch]
+            token_nll, greedy = self._token_nll(inputs, labels, with_greedy=True)
+            for (index, x, n), row, hits in zip(batch, token_nll, greedy):
+                length = len(x) - 1
+                results[index] = LoglikelihoodResult(-float(row[length - n : length].sum()), bool(hits[length - n : length].all()))
+            if progress:
+                progress(len(batch))
+        _check_finite([r.logprob for r in results], "log-likelihood")
+        return results
+
+    # --- greedy generation --------------------------------------------------------------------
+
+    def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None) -> list[str]:
+        """Greedy continuation of each prompt, cut at the first stop string."""
+        import torch
+
+        outputs: list[str | None] = [None] * len(requests)
+        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
+        for begin in range(0, len(order), self.generate_batch):
+            chunk = order[begin : begin + self.generate_batch]
+            prompts = [requests[i].prompt for i in chunk]
+            encoded = self._left_padded(prompts)
+            with torch.inference_mode():
+                generated = self.model.generate(
+                    **encoded,
+                    max_new_tokens=max(requests[i].max_new_tokens for i in chunk),
+                    do_sample=False,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            new_tokens = generated[:, encoded["input_ids"].shape[1] :]
+            for i, tokens in zip(chunk, new_tokens):
+                request = requests[i]
+                text = self.tokenizer.decode(tokens[: request.max_new_tokens], skip_special_tokens=True)
+                outputs[i] = _cut_at_stop(text, request.stop)
+            if progress:
+                progress(len(chunk))
+        return outputs
+
+    # --- shared machinery ---------------------------------------------------------------------
+
+    def _left_padded(self, prompts: list[str]):
+        """Prompts padded on the left (generation continues from the right edge)."""
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"
+        try:
+            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            self.tokenizer.padding_side = side
+        return encoded.to(self.device)
+
+    def _batches(self, items, key):
+        """Longest first, as many per batch as fit in ``batch_tokens`` (padded length x rows)."""
+        ordered = sorted(items, key=lambda item: -key(item))
+        batch: list = []
+        for item in ordered:
+            longest = key(batch[0]) if batch else key(item)
+            if batch and longest * (len(batch) + 1) > self.batch_tokens:
+                yield batch
+                batch = []
+            batch.append(item)
+        if batch:
+            yield batch
+
+    def _token_nll(self, inputs: list[list[int]], labels: list[list[int]], with_greedy: bool = False):
+        """Per-position NLL (nats) of ``labels`` given ``inputs``, right-padded, no KV cache."""
+        import torch
+
+        width = max(len(row) for row in inputs)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in inputs], device=self.device)
+        label_ids = torch.tensor([row + [pad] * (width - len(row)) for row in labels], device=self.device)
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in inputs], device=self.device)
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            token_nll = -logprobs.gather(-1, label_ids.unsqueeze(-1)).squeeze(-1).cpu()
+            greedy = (logits.argmax(-1) == label_ids).cpu() if with_greedy else None
+        return (token_nll, greedy) if with_greedy else token_nll
+
+
+def _context_length(model, tokenizer) -> int:
+    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    return min(int(v) for v in limits if v and v < 10**9)
+
+
+def _cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
+    cut = len(text)
+    for stop in stops:
+        position = text.find(stop)
+        if position != -1:
+            cut = min(cut, position)
+    return text[:cut]
+
+
+def _check_finite(values: list[float], what: str) -> None:
+    import math
+
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise NumericsError(f"{what}: {len(bad)} non-finite value(s) (first: {bad[0]})")

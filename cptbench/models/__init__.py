@@ -1,0 +1,1 @@
+"""Model references (alias, local directory, hub id) resolved to a loadable directory."""

@@ -1,0 +1,1 @@
+"""What readers see: reports, comparisons, leaderboards, submissions, the regression gate."""

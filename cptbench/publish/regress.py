@@ -1,0 +1,283 @@
+"""The regression gate: compare a run record with a committed baseline under per-key tolerances.
+
+Direction-aware: each metric's direction comes from ``metrics.METRICS`` (via ``compute_all``), each
+cell's from its task column; only a change *for the worse* by more than the tolerance is a
+regression. ``compare`` returns a ``RegressReport`` and never exits; the CLI maps it to exit codes
+(0 pass, ``REGRESSION_EXIT_CODE`` regression, 2 bad input).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from dataclasses import dataclass
+
+from cptbench.core import metrics
+from cptbench.core.matrix import Direction
+from cptbench.core.records import matrix_from_record
+from cptbench.config.schemas import RunRecord
+from cptbench.publish.submissions import BASELINE_SCHEMA_VERSION, Baseline, BaselineError, BaselineSource
+
+REGRESSION_EXIT_CODE = 1
+DEFAULT_TOLERANCE = 0.005
+"""Absolute tolerance of a metric in native units (bits-per-byte for the shipped suites)."""
+DEFAULT_REL_TOLERANCE = 0.5
+"""Absolute tolerance of a relative (``*_rel``) metric, in percentage points."""
+DEFAULT_CELL_TOLERANCE = 0.005
+"""Absolute tolerance of one matrix cell, native units."""
+ALL_CELLS = "cells"
+"""``--tol cells=ABS`` sets the tolerance of every matrix cell."""
+_SLACK = 1e-12  # a change of exactly the tolerance passes despite rounding
+
+
+def default_tolerance(key: str) -> float:
+    name = key.split("[", 1)[0]
+    return DEFAULT_REL_TOLERANCE if name.endswith("_rel") else DEFAULT_TOLERANCE
+
+
+# --- making a baseline -----------------------------------------------------------------------
+
+
+def create_baseline(record: RunRecord, *, include_matrix: bool = True, now: dt.datetime | None = None) -> Baseline:
+    """A baseline of ``record``: its recomputed metrics, default tolerances, and provenance."""
+    values = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
+    packages, sha = record.environment.get("packages"), record.environment.get("git_sha")
+    source = BaselineSource(
+        record_created=record.created,
+        cptbench_version=record.cptbench_version,
+        git_sha=sha if isinstance(sha, str) else None,
+        model_source=record.model.source,
+        recipes=record.recipes,
+        packages={str(k): str(v) for k, v in packages.items()} if isinstance(packages, dict) else {},
+    )
+    created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
+    return Baseline(
+        baseline_schema_version=BASELINE_SCHEMA_VERSION,
+        created=created,
+        suite=record.suite,
+        model=record.model.reference,
+        seed=record.seed,
+        stages=record.stages,
+        tasks=record.tasks,
+        metrics=values,
+        matrix=record.matrix if include_matrix else None,
+        tolerances={key: default_tolerance(key) for key in values},
+        cell_tolerance=DEFAULT_CELL_TOLERANCE,
+        created_from=source,
+    )
+
+
+# --- the comparison --------------------------------------------------------------------------
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    BETTER = "better"
+    REGRESSION = "REGRESSION"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One compared quantity: a derived metric (``bwt[bpb]``) or a cell (``politics_bpb@ai``)."""
+
+    key: str
+    baseline: float | None
+    current: float | None
+    tolerance: float
+    higher_is_better: bool
+
+    @property
+    def delta(self) -> float | None:
+        if self.baseline is None or self.current is None:
+            return None
+        return self.current - self.baseline
+
+    @property
+    def status(self) -> Status:
+        if self.delta is None:  # undefined on one side only is a change nobody asked for
+            return Status.PASS if self.baseline is None and self.current is None else Status.REGRESSION
+        gain = self.delta if self.higher_is_better else -self.delta
+        if gain < -(self.tolerance + _SLACK):
+            return Status.REGRESSION
+        return Status.BETTER if gain > self.tolerance + _SLACK else Status.PASS
+
+
+@dataclass(frozen=True)
+class RegressReport:
+    run: str
+    baseline: str
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def regressions(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.status is Status.REGRESSION)
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions
+
+    def markdown(self) -> str:
+        return render_markdown(self)
+
+
+def parse_tolerances(items: list[str]) -> dict[str, float]:
+    """``["bwt[bpb]=0.01", "forgetting_max=0.02", "cells=0.1"]`` -> ``{key: tolerance}``."""
+    parsed: dict[str, float] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not sep or not key.strip() or not math.isfinite(value) or value < 0:
+            raise BaselineError(f"--tol {item}: expected METRIC=ABS with ABS a finite number >= 0")
+        parsed[key.strip()] = value
+    return parsed
+
+
+def cell_key(task: str, row_label: str) -> str:
+    """``politics_bpb@ai``: task ``politics_bpb`` after stage ``ai`` (``@base`` = before any stage)."""
+    return f"{task}@{row_label}"
+
+
+def compare(
+    record: RunRecord,
+    baseline: Baseline,
+    *,
+    tolerances: dict[str, float] | None = None,
+    cells: bool = False,
+    chosen_cells: tuple[str, ...] = (),
+    run: str = "run",
+    baseline_name: str = "baseline",
+) -> RegressReport:
+    """Compare ``record`` (stored metrics already verified) with ``baseline``; never exits."""
+    _check_comparable(record, baseline)
+    overrides = dict(tolerances or {})
+    checks = list(_metric_checks(record, baseline, overrides))
+    if cells or chosen_cells:
+        checks += _cell_checks(record, baseline, overrides, cells, chosen_cells)
+    unused = sorted(k for k in overrides if k != ALL_CELLS and not _used(k, checks))
+    if unused:
+        raise BaselineError(f"--tol {unused[0]}: not a compared metric or cell (e.g. forgetting_max[bpb], forgetting_max)")
+    return RegressReport(run, baseline_name, tuple(checks), tuple(_notes(record, baseline)))
+
+
+def _used(key: str, checks: list[Check]) -> bool:
+    return any(c.key == key or c.key.split("[", 1)[0] == key for c in checks)
+
+
+def _check_comparable(record: RunRecord, baseline: Baseline) -> None:
+    """Suite, budget, stages and tasks must agree: otherwise the numbers mean different things."""
+    ours = record.suite.model_dump(exclude={"version", "hash"})
+    theirs = baseline.suite.model_dump(exclude={"version", "hash"})
+    pairs = {f"suite.{key}": (ours[key], theirs.get(key)) for key in ours}
+    pairs["stages"] = (record.stages, baseline.stages)
+    for what, (current, reference) in pairs.items():
+        if current != reference:
+            raise BaselineError(f"run and baseline are not comparable: {what} {current} vs baseline {reference}")
+    if record.tasks != baseline.tasks:
+        names = ", ".join(t.name for t in baseline.tasks)
+        raise BaselineError(f"run and baseline are not comparable: tasks differ from the baseline's ({names})")
+
+
+def _tolerance(key: str, overrides: dict[str, float], stored: float | None) -> float:
+    name = key.split("[", 1)[0]
+    for candidate in (overrides.get(key), overrides.get(name), stored):
+        if candidate is not None:
+            return candidate
+    return default_tolerance(key)
+
+
+def _metric_checks(record: RunRecord, baseline: Baseline, overrides: dict[str, float]):
+    computed = {value.key: value for value in metrics.compute_all(matrix_from_record(record))}
+    for key, reference in baseline.metrics.items():
+        if key not in computed:
+            raise BaselineError(f"baseline metric {key!r} is not a metric of this run (known: {', '.join(computed)})")
+        current = computed[key]
+        tolerance = _tolerance(key, overrides, baseline.tolerances.get(key))
+        yield Check(key, reference, current.value, tolerance, current.higher_is_better)
+
+
+def _cell_checks(record, baseline, overrides, every: bool, chosen: tuple[str, ...]) -> list[Check]:
+    if baseline.matrix is None:
+        raise BaselineError("--cells: the baseline holds no matrix (create it without --no-matrix)")
+    labels = ["base", *record.stages]
+    keys = {cell_key(task.name, label): (t, j) for t, label in enumerate(labels) for j, task in enumerate(record.tasks)}
+    for key in chosen:
+        if key not in keys:
+            raise BaselineError(f"--cell {key}: expected TASK@STAGE, e.g. {record.tasks[0].name}@{labels[-1]} or ...@base")
+    selected = list(keys) if every else list(dict.fromkeys(chosen))
+    checks = []
+    for key in selected:
+        t, j = keys[key]
+        tolerance = overrides.get(key, overrides.get(ALL_CELLS, baseline.cell_tolerance))
+        higher = Direction(record.tasks[j].direction) is Direction.HIGHER
+        checks.append(Check(key, baseline.matrix[t][j], record.matrix[t][j], tolerance, higher))
+    return checks
+
+
+def _notes(record: RunRecord, baseline: Baseline) -> list[str]:
+    """Configuration differences that do not stop the comparison but a reviewer should see."""
+    notes = []
+    if record.suite.hash != baseline.suite.hash:
+        notes.append(f"suite hash `{record.suite.hash[:12]}` differs from the baseline's `{baseline.suite.hash[:12]}`")
+    if record.model.reference != baseline.model:
+        notes.append(f"model `{record.model.reference}` differs from the baseline's `{baseline.model}`")
+    if record.seed != baseline.seed:
+        notes.append(f"seed {record.seed} differs from the baseline's {baseline.seed}")
+    if record.recipes != baseline.created_from.recipes:
+        notes.append("recipes differ from the baseline's: " + _recipe_diff(record.recipes, baseline.created_from.recipes))
+    return notes
+
+
+def _recipe_diff(current: dict[str, dict], reference: dict[str, dict]) -> str:
+    if set(current) != set(reference):
+        return f"{sorted(current)} vs {sorted(reference)}"
+    changes = [
+        f"{name}.{field} {reference[name].get(field)!r} -> {current[name].get(field)!r}"
+        for name in sorted(current)
+        for field in sorted(set(current[name]) | set(reference[name]))
+        if current[name].get(field) != reference[name].get(field)
+    ]
+    return ", ".join(changes)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _number(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:+.5f}" if signed else f"{value:.5f}"
+    return text.replace("-0.00000", "0.00000").replace("+0.00000", "0.00000")
+
+
+def render_markdown(report: RegressReport) -> str:
+    """A heading with the verdict, configuration notes, and one table row per check."""
+    regressions = report.regressions
+    if regressions:
+        verdict = f"FAIL: {len(regressions)} regression(s) ({', '.join(c.key for c in regressions)})"
+    else:
+        verdict = f"PASS ({len(report.checks)} checks)"
+    lines = [
+        f"## cptbench regress: {verdict}",
+        "",
+        f"Run `{report.run}` against baseline `{report.baseline}`. ↑ higher is better, ↓ lower is better; "
+        "only a change for the worse beyond the tolerance fails.",
+        "",
+    ]
+    lines += [f"- note: {note}" for note in report.notes]
+    undefined = [c.key for c in report.checks if c.baseline is None and c.current is None]
+    if undefined:
+        lines.append(f"- {len(undefined)} metric(s) undefined in both (e.g. no term in the sum), not listed: {', '.join(undefined)}")
+    lines += ["", "| metric | baseline | current | delta | tolerance | status |", "|---|---|---|---|---|---|"]
+    for c in (c for c in report.checks if c.key not in undefined):
+        arrow = "↑" if c.higher_is_better else "↓"
+        status = f"**{c.status.value}**" if c.status is Status.REGRESSION else c.status.value
+        lines.append(
+            f"| {c.key} {arrow} | {_number(c.baseline)} | {_number(c.current)} | {_number(c.delta, True)} "
+            f"| {c.tolerance:g} | {status} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""The stage loop: plan, run directory, lock, provenance, resuming."""

@@ -1,0 +1,356 @@
+"""The stage loop: evaluate the base model, then train -> checkpoint -> evaluate every task, per stage.
+
+Re-running the same configuration on an existing run directory resumes it: finished cells are
+read back, training restarts from the last finished stage's checkpoint (and inside a stage from
+the trainer's last checkpoint when the recipe saves them). A different configuration is refused,
+naming what differs; ``force=True`` starts over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cptbench import __version__
+
+from cptbench.core import metrics
+from cptbench.data.corpus import Examples, Texts, load_examples, load_texts, task_inputs
+from cptbench.core.errors import ConfigError, DataError, RecordError
+from cptbench.core.faults import crash_point
+from cptbench.run.lock import run_lock
+from cptbench.core.matrix import ResultMatrix
+from cptbench.models.resolve import ResolvedModel, default_device, load_model, resolve_model
+from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
+from cptbench.core.progress import Reporter, SilentReporter
+from cptbench.run.provenance import environment, make_deterministic
+from cptbench.core.records import load_record
+from cptbench.config.schemas import MethodRef, Recipe, RunRecord, StageTraining
+from cptbench.eval.scoring import Cell, evaluate_task
+from cptbench.run.store import RunDir, write_json_atomic
+from cptbench.config.suites import Budget, Stage, Suite, load_recipe
+
+
+PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    suite: Suite
+    budget: Budget
+    model: str
+    seed: int
+    out_dir: Path
+    eval_batch_tokens: int = 1024  # measured fastest on CPU (docs/benchmarks.md)
+    force: bool = False
+    method: str = "naive"  # naive | joint | dapt (cptbench/plan.py)
+    order: str = "given"  # given | reversed | random:SEED | similar
+    replay: float = 0.0  # fraction of each cpt stage's tokens replayed from earlier stages
+    replay_budget_neutral: bool = True  # True: tokens per stage stay at the budget
+    recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
+
+    def recipes(self) -> dict[str, Recipe]:
+        overrides = dict(self.recipe_overrides)
+        used = {stage.recipe for stage in self.suite.stages}
+        unknown = sorted(set(overrides) - used)
+        if unknown:
+            raise ConfigError(f"--recipe {unknown[0]}=...: the suite's stages use recipes {sorted(used)}")
+        return {stage.recipe: load_recipe(overrides.get(stage.recipe, stage.recipe), stage.kind) for stage in self.suite.stages}
+
+    def fingerprint(self, recipes: dict[str, Recipe], order: tuple[str, ...]) -> dict[str, object]:
+        """Everything that changes the numbers; its hash identifies the run configuration."""
+        return {
+            "suite": self.suite.name,
+            "suite_hash": self.suite.content_hash,
+            "stages": [stage.name for stage in self.suite.stages],
+            "tasks": [task.name for task in self.suite.tasks],
+            "budget": self.budget.name,
+            "model": self.model,
+            "seed": self.seed,
+            "recipes": {name: recipe.model_dump(mode="json") for name, recipe in recipes.items()},
+            "eval_batch_tokens": self.eval_batch_tokens,
+            "method": self.method_ref(order).model_dump(mode="json"),
+        }
+
+    def method_ref(self, order: tuple[str, ...]) -> MethodRef:
+        return MethodRef(name=self.method, order_spec=self.order, order=list(order), replay_fraction=self.replay,
+                         replay_budget_neutral=self.replay_budget_neutral)
+
+
+def config_hash(fingerprint: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything checked before the run directory is touched."""
+
+    recipes: dict[str, Recipe]
+    model: ResolvedModel
+    eval_sets: dict[str, tuple[str, ...]]
+    stage_data: dict[str, Texts | Examples]  # by suite stage name
+    data_hashes: dict[str, str]
+    plan: Plan
+
+
+def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
+    """Run (or resume) every stage of the suite; return and write the run record."""
+    reporter = reporter or SilentReporter()
+    started = time.perf_counter()
+    inputs = _precheck(config, reporter)
+    run = RunDir(config.out_dir)
+    with run_lock(run.lock):
+        _claim_run_dir(run, config, inputs)
+        if run.record.exists():
+            reporter.log(f"{run.record}: this configuration already finished; nothing to do")
+            return load_record(run.record)
+        determinism = make_deterministic(config.seed)
+        loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets)
+        rows = [loop.evaluate(0, "base", inputs.model.path)]
+        training: list[StageTraining] = []
+        done = loop.finished_stage()
+        current: Path | None = inputs.model.path if done == 0 else None
+        reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
+        for planned in inputs.plan.stages:
+            stage = planned.stage
+            if stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
+                training.append(loop.saved_training(stage))
+                current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
+            else:
+                crash_point(f"before-train:{stage.name}")
+                start = inputs.model.path if planned.from_base else current
+                current, summary = loop.train(planned, start, inputs)
+                training.append(summary)
+            rows.append(loop.evaluate(stage.index, stage.name, current))
+            reporter.update("stages", advance=1)
+        reporter.finish("stages")
+        record = _record(config, inputs, loop, rows, training, determinism, started)
+        write_json_atomic(run.record, record.model_dump(mode="json"))
+    return record
+
+
+def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
+    """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
+    check_method(config.method, config.replay)
+    recipes = config.recipes()
+    hashes: dict[str, str] = {}
+    eval_sets: dict[str, tuple[str, ...]] = {}
+    for task in config.suite.tasks:
+        eval_sets[task.name], task_hashes = task_inputs(task, config.suite.sentences_per_doc, config.budget, config.suite.probe_seed)
+        hashes.update(task_hashes)
+    stage_data: dict[str, Texts | Examples] = {}
+    for stage in config.suite.stages:
+        if stage.kind == "cpt":
+            stage_data[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
+        else:
+            stage_data[stage.name] = load_examples(stage.data)
+        hashes.update(stage_data[stage.name].data_hashes)
+    order = _resolve_order(config, stage_data, reporter)
+    plan = make_plan(config.suite, config.method_ref(order))
+    model = resolve_model(config.model)
+    reporter.log(f"model {config.model} -> {model.path}")
+    _check_disk(config.out_dir, model.path)
+    return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
+
+
+def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[str, ...]:
+    from cptbench.train.orders import parse_order, stage_order
+
+    spec = parse_order(config.order)
+    names = [stage.name for stage in config.suite.stages]
+    if config.order != "given" and any(stage.kind != "cpt" for stage in config.suite.stages):
+        raise ConfigError(f"--order {config.order}: suite {config.suite.name} has sft/grpo stages; only 'given' applies")
+    texts = {name: data.texts for name, data in stage_data.items() if isinstance(data, Texts)}
+    order = tuple(stage_order(spec, names, texts))
+    if order != tuple(names):
+        reporter.log(f"stage order ({config.order}): {' -> '.join(order)}")
+    return order
+
+
+def _check_disk(out_dir: Path, model_path: Path) -> None:
+    weights = sum(f.stat().st_size for f in model_path.glob("*.safetensors"))
+    existing = next(p for p in [out_dir, *out_dir.absolute().parents] if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < 3 * weights:
+        raise DataError(f"--out {out_dir}: {free / 2**30:.1f} GiB free, checkpoints need about {3 * weights / 2**30:.1f} GiB")
+
+
+def _claim_run_dir(run: RunDir, config: RunConfig, inputs: _Inputs) -> None:
+    """Write config.json, or check it: the same configuration resumes, another one is refused.
+    ``force`` empties the directory and starts over."""
+    fingerprint = config.fingerprint(inputs.recipes, tuple(inputs.plan.method.order))
+    existing = run.read_json(run.config)
+    if existing is not None and existing.get("hash") != config_hash(fingerprint) and not config.force:
+        differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
+        raise ConfigError(
+            f"{run.config}: the run directory holds a different configuration (differs in: "
+            f"{', '.join(differs) or 'format'}); use another --out, or --force to start over"
+        )
+    if config.force:
+        for child in run.root.iterdir():
+            if child != run.lock:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    write_json_atomic(run.config, {"hash": config_hash(fingerprint), "fingerprint": fingerprint})
+
+
+class _StageLoop:
+    """Training and evaluation of one run, resuming from what earlier attempts finished."""
+
+    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets) -> None:
+        self.config = config
+        self.suite = suite  # as planned: stages in run order (or the single joint stage)
+        self.run = run
+        self.reporter = reporter
+        self.eval_sets = eval_sets
+        self.details: list[list[dict[str, float | int]]] = []
+        self.backend_settings: dict[str, object] = {}
+        self.parameters = 0
+        self.eval_seconds = 0.0
+        self.rolling_seconds = 0.0  # bits-per-byte tasks only: their tokens/s is the eval throughput
+        self.rolling_tokens = 0
+
+    def evaluate(self, row: int, label: str, model_path: Path | None) -> list[float]:
+        """Every task on one checkpoint; finished cells are read back, new ones written one by one."""
+        cells: dict[str, Cell] = {}
+        for task in self.suite.tasks:
+            saved = self.run.read_json(self.run.eval_file(row, label, task.name))
+            if saved is not None:
+                cells[task.name] = Cell(saved["value"], saved["details"])
+        missing = [t for t in self.suite.tasks if t.name not in cells]
+        if not self.backend_settings:  # a resumed run: the settings of the first evaluation
+            saved_backend = self.run.read_json(self.run.backend)
+            if saved_backend is not None:
+                self.backend_settings, self.parameters = saved_backend["settings"], saved_backend["parameters"]
+        if missing and model_path is None:
+            raise RecordError(
+                f"{self.run.eval_file(row, label, missing[0].name)}: missing, and the checkpoint after "
+                f"{label} is gone; rerun with --force"
+            )
+        if missing or (model_path is not None and not self.backend_settings):
+            cells.update(self._evaluate_missing(row, label, model_path, missing))
+        ordered = [cells[t.name] for t in self.suite.tasks]
+        self.details.append([c.details for c in ordered])
+        return [c.value for c in ordered]
+
+    def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
+        from cptbench.eval.backends.hf import HFBackend
+
+        started = time.perf_counter()
+        model, tokenizer = load_model(model_path, device=default_device())
+        self.parameters = sum(p.numel() for p in model.parameters())
+        backend = HFBackend(model, tokenizer, batch_tokens=self.config.eval_batch_tokens)
+        self.backend_settings = backend.describe()
+        write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
+        self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
+        cells = {}
+        generations: dict = {}  # explanation tasks on the same questions share one generation pass
+        for task in tasks:
+            task_started = time.perf_counter()
+            progress = lambda n: self.reporter.update("eval", advance=n)  # noqa: E731
+            cell = evaluate_task(backend, task, self.eval_sets[task.name], limit=self.config.budget.eval_docs, progress=progress,
+                                 generations=generations)
+            write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
+            self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
+            crash_point(f"eval:{row}:{task.name}")
+            cells[task.name] = cell
+            if task.kind == "bpb":
+                self.rolling_seconds += time.perf_counter() - task_started
+                self.rolling_tokens += int(cell.details["tokens"])
+        self.reporter.finish("eval")
+        self.eval_seconds += time.perf_counter() - started
+        return cells
+
+    def finished_stage(self) -> int:
+        """The last stage an earlier attempt finished: its checkpoint and train file both exist."""
+        for stage in reversed(self.suite.stages):
+            if self.run.checkpoint(stage.index, stage.name).is_dir() and self.run.train_file(stage.index, stage.name).exists():
+                self.reporter.log(f"resuming after stage {stage.name}")
+                return stage.index
+        return 0
+
+    def saved_training(self, stage: Stage) -> StageTraining:
+        saved = self.run.read_json(self.run.train_file(stage.index, stage.name))
+        if saved is None:
+            raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing or unreadable; rerun with --force")
+        return StageTraining.model_validate({k: v for k, v in saved.items() if k not in PER_STEP_LOGS})
+
+    def train(self, planned: PlannedStage, start: Path, inputs: _Inputs) -> tuple[Path, StageTraining]:
+        """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""
+        from cptbench.run.stage import StageJob, train_stage
+
+        stage = planned.stage
+        checkpoint = self.run.checkpoint(stage.index, stage.name)
+        job = StageJob(
+            planned=planned, recipe=inputs.recipes[stage.recipe], budget=self.config.budget, seed=self.config.seed,
+            start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
+            tokenizer=_tokenizer(start), replay_fraction=self.config.replay,
+            replay_budget_neutral=self.config.replay_budget_neutral,
+        )
+        self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
+
+        def progress(step: int, total: int) -> None:
+            self.reporter.update("train", completed=step, total=total)
+            crash_point(f"train:{stage.name}:step:{step}")
+
+        summary, per_step = train_stage(job, inputs.stage_data, progress)
+        self.reporter.finish("train")
+        write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), **per_step})
+        for earlier in self.suite.stages[: stage.index - 1]:  # keep only the last stage's checkpoint
+            shutil.rmtree(self.run.checkpoint(earlier.index, earlier.name), ignore_errors=True)
+        self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
+        return checkpoint, summary
+
+
+def _tokenizer(path: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism, started) -> RunRecord:
+    suite = inputs.plan.suite
+    columns = tuple(task.column for task in suite.tasks)
+    matrix = ResultMatrix(tuple(s.name for s in suite.stages), columns, tuple(tuple(r) for r in rows))
+    train_seconds = sum(t.seconds for t in training)
+    train_tokens = sum(t.tokens for t in training)
+    return RunRecord(
+        schema_version=1,
+        cptbench_version=__version__,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        suite={
+            "name": suite.name,
+            "version": suite.version,
+            "hash": suite.content_hash,
+            "budget": config.budget.name,
+            "train_tokens": config.budget.train_tokens,
+            "eval_docs": config.budget.eval_docs,
+            "probe_items": config.budget.probe_items,
+            "train_examples": config.budget.train_examples,
+            "rl_prompts": config.budget.rl_prompts,
+            "generation_items": config.budget.generation_items,
+        },
+        model={"reference": config.model, "source": inputs.model.source, "parameters": loop.parameters},
+        seed=config.seed,
+        recipes={name: recipe.model_dump(mode="json") for name, recipe in inputs.recipes.items()},
+        backend=loop.backend_settings,
+        environment=environment(determinism),
+        data=inputs.data_hashes,
+        stages=list(matrix.stages),
+        tasks=[{"name": c.name, "metric": c.metric, "direction": c.direction.value, "stage": c.stage} for c in columns],
+        matrix=[list(r) for r in matrix.values],
+        details=loop.details,
+        metrics=metrics.as_dict(metrics.compute_all(matrix)),
+        training=training,
+        method=inputs.plan.method,
+        timings={
+            "total_seconds": time.perf_counter() - started,
+            "train_seconds": train_seconds,
+            "eval_seconds": loop.eval_seconds,
+            "train_tokens_per_second": train_tokens / train_seconds if train_seconds else 0.0,
+            "eval_tokens_per_second": loop.rolling_tokens / loop.rolling_seconds if loop.rolling_seconds else 0.0,
+        },
+    )

@@ -1,1 +1,0 @@
-"""Continual-learning methods around the trainers: replay mixing and stage orders."""

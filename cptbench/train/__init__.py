@@ -1,0 +1,1 @@
+"""Reference trainers (thin TRL wrappers), rewards, LoRA, replay and stage orders."""

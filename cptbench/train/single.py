@@ -1,0 +1,70 @@
+"""``cptbench train``: one stage outside a suite — a local JSONL file in, a checkpoint out.
+
+JSONL rows by kind (one JSON object per line):
+- ``cpt``: ``{"text": ...}``
+- ``sft``: ``{"prompt": ..., "completion": ...}`` (strings, or chat message lists)
+- ``grpo``: ``{"prompt": ..., "reference": ..., "decision": ...}`` (the reward functions read
+  ``reference`` and ``decision``; other columns are passed to them too)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cptbench.core.errors import ConfigError, DataError, read_text
+from cptbench.train.common import StepProgress, TrainResult
+
+REQUIRED = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference", "decision")}
+
+
+def read_rows(path: Path, kind: str) -> list[dict]:
+    """The JSONL rows of ``path``; a malformed line or a missing field is one DataError naming both."""
+    rows = []
+    for number, line in enumerate(read_text(path, DataError).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number}: malformed JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: line {number}: expected a JSON object")
+        for field in REQUIRED[kind]:
+            if field not in row or row[field] in ("", None, []):
+                raise DataError(f"{path}: line {number}: {field}: required for --kind {kind}")
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path}: no rows")
+    return rows
+
+
+def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | None = None, seed: int = 0,
+              force: bool = False, progress: StepProgress | None = None) -> TrainResult:
+    """Train ``model`` for one stage of ``kind`` on ``data``; the checkpoint lands in ``out``."""
+    from cptbench.models.resolve import resolve_model
+    from cptbench.config.suites import load_recipe
+
+    if kind not in REQUIRED:
+        raise ConfigError(f"--kind {kind}: not one of {', '.join(REQUIRED)}")
+    loaded = load_recipe(recipe or kind, kind)
+    rows = read_rows(data, kind)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ConfigError(f"--out {out}: exists and is not empty; choose another folder or pass --force")
+    start = resolve_model(model).path
+    common = dict(seed=seed, progress=progress)
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    if kind == "cpt":
+        from cptbench.train.cpt import train_cpt
+
+        return train_cpt(start, [r["text"] for r in rows], loaded, out, **common)
+    if kind == "sft":
+        from cptbench.train.sft import train_sft
+
+        return train_sft(start, rows, loaded, out, **common)
+    from cptbench.train.grpo import train_grpo
+
+    return train_grpo(start, rows, loaded, out, **common)

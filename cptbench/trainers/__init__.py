@@ -1,1 +1,0 @@
-"""Reference trainers: thin wrappers over TRL (recipes live in the top-level ``trainers/``)."""
