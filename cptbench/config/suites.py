@@ -13,17 +13,9 @@ from pydantic import BaseModel
 from cptbench.core.errors import ConfigError
 from cptbench.core.matrix import Direction, TaskColumn
 from cptbench.core.resources import recipes_dir, tasks_dir
-from cptbench.config.schemas import (
-    GENERAL_STAGE,
-    RECIPE_KINDS,
-    BudgetModel,
-    LmEvalSpec,
-    Recipe,
-    SuiteModel,
-    load_yaml,
-    read_yaml_mapping,
-    validate,
-)
+from cptbench.config.schemas import GENERAL_STAGE, BudgetModel, LmEvalSpec, SuiteModel
+from cptbench.train.recipes import RECIPE_KINDS, Recipe
+from cptbench.core.io import load_yaml, read_yaml_mapping, validate
 
 TASK_METRICS = {
     "bpb": ("bpb", Direction.LOWER),

@@ -28,14 +28,3 @@ class NumericsError(CptbenchError):
 class RecordError(CptbenchError):
     """A run record is malformed or inconsistent."""
 
-
-def read_text(path, error: type[CptbenchError] = CptbenchError) -> str:
-    """A UTF-8 file's text; a missing, unreadable or non-UTF-8 file is one ``error`` line naming it."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None

@@ -1,4 +1,4 @@
-"""Run records on disk: load and validate one, and rebuild its ResultMatrix."""
+"""Run records: their schema (versioned JSON), loading and validating one, rebuilding its ResultMatrix."""
 
 from __future__ import annotations
 
@@ -6,14 +6,92 @@ import json
 import math
 from pathlib import Path
 
-from pydantic import ValidationError
+from typing import Literal
+
+from pydantic import Field, PositiveInt, ValidationError
 
 from cptbench.core import metrics
-from cptbench.core.errors import CptbenchError, RecordError, read_text
+from cptbench.core.constants import RECORD_NAME
+from cptbench.core.errors import CptbenchError, RecordError
+from cptbench.core.io import Strict, describe_validation_error, read_text
 from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
-from cptbench.config.schemas import RECORD_SCHEMA_VERSION, RunRecord, describe_validation_error
 
-RECORD_NAME = "record.json"
+
+RECORD_SCHEMA_VERSION = 1
+
+
+class ColumnModel(Strict):
+    name: str
+    metric: str
+    direction: Literal["higher", "lower"]
+    stage: PositiveInt | None
+
+
+class SuiteRef(Strict):
+    name: str
+    version: PositiveInt
+    hash: str
+    budget: str
+    train_tokens: PositiveInt | None
+    eval_docs: PositiveInt | None
+    probe_items: PositiveInt | None = None
+    train_examples: PositiveInt | None = None
+    rl_prompts: PositiveInt | None = None
+    generation_items: PositiveInt | None = None
+
+
+class ModelRef(Strict):
+    reference: str
+    source: str
+    parameters: PositiveInt
+
+
+class StageTraining(Strict):
+    stage: str
+    documents: int
+    corpus_tokens: int
+    tokens: int
+    steps: int
+    seconds: float
+    final_loss: float
+    data_order_hash: str
+    kind: Literal["cpt", "sft", "grpo"] = "cpt"
+    sources: dict[str, dict[str, int]] = Field(default_factory=dict)  # documents / tokens per data source (replay)
+    rewards: dict[str, float] = Field(default_factory=dict)  # grpo: mean of each reward component over the stage
+
+
+class MethodRef(Strict):
+    """How the stages were run (cptbench/run/plan.py): method, stage order, replay."""
+
+    name: Literal["naive", "joint", "dapt"] = "naive"
+    order_spec: str = "given"  # given | reversed | random:SEED | similar
+    order: list[str]  # the suite's stages in the order they were run
+    replay_fraction: float = Field(0.0, ge=0, lt=1)
+    replay_budget_neutral: bool = True
+
+
+class RunRecord(Strict):
+    """Everything a report, a leaderboard submission or the regression gate needs: nothing else is read."""
+
+    schema_version: Literal[1]
+    cptbench_version: str
+    created: str
+    suite: SuiteRef
+    model: ModelRef
+    seed: int
+    recipes: dict[str, dict[str, object]]
+    backend: dict[str, object]
+    environment: dict[str, object]
+    data: dict[str, str]
+    stages: list[str]
+    tasks: list[ColumnModel]
+    matrix: list[list[float]]
+    details: list[list[dict[str, float | int]]]
+    metrics: dict[str, float | None]
+    training: list[StageTraining]
+    timings: dict[str, float]
+    method: MethodRef | None = None  # None: records made before methods existed (naive, given order)
+
 
 
 def matrix_from_record(record: RunRecord) -> ResultMatrix:

@@ -1,4 +1,4 @@
-"""Where the shipped declarative files live: ``tasks/`` and ``trainers/``.
+"""Where files live: the shipped declarative ``tasks/`` and ``trainers/``, and the download cache.
 
 In a checkout they are the top-level folders; in an installed wheel they are packaged as
 ``cptbench._resources.tasks`` / ``cptbench._resources.trainers`` (see pyproject.toml).
@@ -6,6 +6,7 @@ In a checkout they are the top-level folders; in an installed wheel they are pac
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -25,3 +26,9 @@ def tasks_dir() -> Path:
 
 def recipes_dir() -> Path:
     return _folder("trainers")
+
+
+def cache_root() -> Path:
+    """Downloads and converted models: ``CPTBENCH_CACHE_DIR`` or ``~/.cache/cptbench``."""
+    override = os.environ.get("CPTBENCH_CACHE_DIR")
+    return Path(override).expanduser() if override else Path.home() / ".cache" / "cptbench"

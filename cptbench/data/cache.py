@@ -13,12 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from cptbench.core.errors import DataError
-
-
-def cache_root() -> Path:
-    """``CPTBENCH_CACHE_DIR`` or ``~/.cache/cptbench``."""
-    override = os.environ.get("CPTBENCH_CACHE_DIR")
-    return Path(override).expanduser() if override else Path.home() / ".cache" / "cptbench"
+from cptbench.core.resources import cache_root
 
 
 def data_cache_dir() -> Path:

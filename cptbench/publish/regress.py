@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cptbench.core import metrics
 from cptbench.core.matrix import Direction
 from cptbench.core.records import matrix_from_record
-from cptbench.config.schemas import RunRecord
+from cptbench.core.records import RunRecord
 from cptbench.publish.submissions import BASELINE_SCHEMA_VERSION, Baseline, BaselineError, BaselineSource
 
 REGRESSION_EXIT_CODE = 1

@@ -13,7 +13,7 @@ from cptbench.core import metrics
 from cptbench.core.matrix import Direction, ResultMatrix
 from cptbench.run.plan import method_label
 from cptbench.core.records import load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
-from cptbench.config.schemas import RunRecord
+from cptbench.core.records import RunRecord
 
 HEATMAP_DPI = 120
 DASH = "—"

@@ -28,9 +28,11 @@ from typing import Literal
 from pydantic import BaseModel, FiniteFloat, NonNegativeFloat, ValidationError, field_validator, model_validator
 
 from cptbench.core import metrics
-from cptbench.core.errors import CptbenchError, read_text
+from cptbench.core.errors import CptbenchError
+from cptbench.core.io import read_text
 from cptbench.core.records import matrix_from_record
-from cptbench.config.schemas import ColumnModel, RunRecord, Strict, SuiteRef, describe_validation_error
+from cptbench.core.records import ColumnModel, RunRecord, SuiteRef
+from cptbench.core.io import Strict, describe_validation_error
 from cptbench.config.suites import Suite
 
 NAME_MAX_LENGTH = 64
@@ -171,7 +173,7 @@ def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
     """The suite as the record's method ran it (stage order, joint stage)."""
     from cptbench.core.errors import ConfigError
     from cptbench.run.plan import make_plan
-    from cptbench.config.schemas import MethodRef
+    from cptbench.core.records import MethodRef
 
     method = record.method or MethodRef(order=[s.name for s in suite.stages])
     try:

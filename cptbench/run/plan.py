@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from cptbench.core.errors import ConfigError
-from cptbench.config.schemas import MethodRef
+from cptbench.core.records import MethodRef
 from cptbench.config.suites import Stage, Suite
 
 METHODS = ("naive", "joint", "dapt")

@@ -29,9 +29,11 @@ from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
 from cptbench.core.progress import Reporter, SilentReporter
 from cptbench.run.provenance import environment, make_deterministic
 from cptbench.core.records import load_record
-from cptbench.config.schemas import MethodRef, Recipe, RunRecord, StageTraining
+from cptbench.core.records import MethodRef, RunRecord, StageTraining
+from cptbench.train.recipes import Recipe
 from cptbench.eval.scoring import Cell, evaluate_task
-from cptbench.run.store import RunDir, write_json_atomic
+from cptbench.core.io import write_json_atomic
+from cptbench.run.store import RunDir
 from cptbench.config.suites import Budget, Stage, Suite, load_recipe
 
 

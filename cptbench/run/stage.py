@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cptbench.data.corpus import Corpus, Examples, Texts
 from cptbench.run.plan import PlannedStage
-from cptbench.config.schemas import StageTraining
+from cptbench.core.records import StageTraining
 from cptbench.config.suites import Budget
 from cptbench.train.common import StepProgress
 

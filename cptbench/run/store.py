@@ -18,24 +18,10 @@ train file exist; a cell is finished when its file exists. Resuming trusts nothi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def write_json_atomic(path: Path, payload: object) -> None:
-    """Write JSON via a temp file + rename: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=False, allow_nan=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from cptbench.core.constants import RECORD_NAME
 
 
 @dataclass(frozen=True)
@@ -44,7 +30,7 @@ class RunDir:
 
     @property
     def record(self) -> Path:
-        return self.root / "record.json"
+        return self.root / RECORD_NAME
 
     @property
     def config(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cptbench.config.schemas import CPTRecipe
+from cptbench.train.recipes import CPTRecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,

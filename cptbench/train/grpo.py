@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, NumericsError
-from cptbench.config.schemas import GRPORecipe
+from cptbench.train.recipes import GRPORecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,

@@ -16,7 +16,7 @@ The cost: a later stage cannot drop an earlier stage's adapter (it is baked into
 
 from __future__ import annotations
 
-from cptbench.config.schemas import LoraSpec
+from cptbench.train.recipes import LoraSpec
 
 
 def apply_lora(model, spec: LoraSpec, *, seed: int | None = None, **config):

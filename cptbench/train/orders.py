@@ -54,7 +54,7 @@ def stage_order(
     """``names`` in the order ``spec`` asks for (always a permutation of ``names``).
 
     ``similar`` needs ``texts`` (each stage's documents); ``embed`` defaults to the sentence
-    encoder (``cptbench.train.rewards.load_encoder``), normalized embeddings.
+    encoder (``cptbench.eval.scorers.load_encoder``), normalized embeddings.
     """
     order = parse_order(spec) if isinstance(spec, str) else spec
     names = tuple(names)
@@ -113,6 +113,6 @@ def similarity_chain(names: Sequence[str], centroids) -> tuple[str, ...]:
 
 
 def _default_embed(texts: list[str]):
-    from cptbench.train.rewards import load_encoder
+    from cptbench.eval.scorers import load_encoder
 
     return load_encoder().encode(texts, normalize_embeddings=True, convert_to_numpy=True)

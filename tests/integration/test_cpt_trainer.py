@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from cptbench.core.errors import NumericsError
-from cptbench.config.schemas import CPTRecipe
+from cptbench.train.recipes import CPTRecipe
 from cptbench.train.cpt import train_cpt
 
 TEXTS = [f"Document {i}: the committee met in Brussels and voted on the budget. " * (1 + i % 3) for i in range(12)]

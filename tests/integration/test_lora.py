@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from cptbench.eval.backends.hf import HFBackend
 from cptbench.models.resolve import load_model
-from cptbench.config.schemas import CPTRecipe, LoraSpec
+from cptbench.train.recipes import CPTRecipe, LoraSpec
 from cptbench.train.cpt import train_cpt
 from cptbench.train.lora import apply_lora, merge_lora, trainable_fraction
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cptbench.config.schemas import CPTRecipe
+from cptbench.train.recipes import CPTRecipe
 from cptbench.train.common import common_arguments
 from cptbench.train.cpt import train_cpt
 

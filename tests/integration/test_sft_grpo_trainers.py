@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 from cptbench.core.errors import ConfigError, NumericsError
 from cptbench.models.resolve import load_model
-from cptbench.config.schemas import GRPORecipe, LoraSpec, SFTRecipe
+from cptbench.train.recipes import GRPORecipe, LoraSpec, SFTRecipe
 from cptbench.train import rewards
 from cptbench.train.grpo import train_grpo
 from cptbench.train.sft import train_sft

@@ -4,7 +4,7 @@ import pytest
 
 from cptbench.core.errors import ConfigError
 from cptbench.run.plan import make_plan, method_label, reorder
-from cptbench.config.schemas import MethodRef
+from cptbench.core.records import MethodRef
 from cptbench.config.suites import load_suite
 
 CROSSDOMAIN = ["politics", "science", "music", "literature", "ai"]

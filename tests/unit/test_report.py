@@ -15,7 +15,7 @@ from cptbench.core import metrics
 from cptbench.publish import report
 from cptbench.core.errors import RecordError
 from cptbench.core.records import matrix_from_record
-from cptbench.config.schemas import RunRecord
+from cptbench.core.records import RunRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

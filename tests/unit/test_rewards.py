@@ -6,6 +6,7 @@ import pytest
 
 from cptbench.eval.answers import split_answer, strip_reasoning
 from cptbench.core.errors import ConfigError, ModelError
+from cptbench.eval import scorers
 from cptbench.train import rewards
 
 REF = "Mitochondrial dynamics are involved in programmed cell death in lace plant leaves."
@@ -21,7 +22,7 @@ def semantic():
 def test_identical_text_scores_one(semantic):
     assert semantic([f"{REF}\nAnswer: yes"], reference=[REF]) == pytest.approx([1.0], abs=1e-5)
     assert rewards.rouge([f"{REF}\nAnswer: yes"], reference=[REF]) == [pytest.approx(1.0)]
-    assert rewards.rouge_l(REF, REF) == pytest.approx(1.0)
+    assert scorers.rouge_l(REF, REF) == pytest.approx(1.0)
 
 
 def test_paraphrase_beats_unrelated(semantic):
@@ -56,15 +57,15 @@ def test_conversational_completions_score_like_strings(semantic):
 
 
 def test_cosine_similarities_batch(semantic):
-    encoder = rewards.load_encoder()
-    assert rewards.load_encoder("all-minilm-l6-v2") is encoder  # cached per process
-    sims = rewards.cosine_similarities(encoder, [REF, UNRELATED, PARAPHRASE], [REF, REF, REF])
+    encoder = scorers.load_encoder()
+    assert scorers.load_encoder("all-minilm-l6-v2") is encoder  # cached per process
+    sims = scorers.cosine_similarities(encoder, [REF, UNRELATED, PARAPHRASE], [REF, REF, REF])
     assert sims[0] == pytest.approx(1.0, abs=1e-5) and sims[1] < 0.5
     # duplicates are encoded once; each row still pairs with its own reference
-    assert rewards.cosine_similarities(encoder, [PARAPHRASE], [REF]) == pytest.approx([sims[2]], abs=1e-6)
-    swapped = rewards.cosine_similarities(encoder, [REF, REF], [UNRELATED, REF])
+    assert scorers.cosine_similarities(encoder, [PARAPHRASE], [REF]) == pytest.approx([sims[2]], abs=1e-6)
+    swapped = scorers.cosine_similarities(encoder, [REF, REF], [UNRELATED, REF])
     assert swapped == pytest.approx([sims[1], 1.0], abs=1e-5)
-    assert rewards.cosine_similarities(encoder, [], []) == []
+    assert scorers.cosine_similarities(encoder, [], []) == []
 
 
 def test_build_rewards_order_weights_and_names(semantic):
@@ -82,7 +83,7 @@ def test_build_rewards_rejects_unknown_and_empty():
 
 def test_missing_encoder_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match=r"cannot load sentence encoder .*no-such-encoder") as info:
-        rewards.load_encoder(str(tmp_path / "no-such-encoder"))
+        scorers.load_encoder(str(tmp_path / "no-such-encoder"))
     assert "\n" not in str(info.value)
 
 
