@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.data.cache import data_cache_dir, download
+from cptbench.data.cache import Upstream
 from cptbench.core.errors import ConfigError, DataError
 
 COMMIT = "2e7ba2a7798c961e3f29fbc51252c5a8d40224bf"
@@ -38,6 +37,30 @@ DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/zliucr/CrossNER/{COMMIT}/
 DOMAINS = ("politics", "science", "music", "literature", "ai", "conll2003")
 SPLITS = ("train", "dev", "test")
 DOCSTART = "-DOCSTART-"
+UPSTREAM = Upstream(
+    title="CrossNER", folder="crossner", commit=COMMIT, base_url=DEFAULT_BASE_URL,
+    url_env="CPTBENCH_CROSSNER_URL", layout="<domain>/<split>.txt",
+    sha256={  # the files at COMMIT: a download must match them byte for byte
+        "ai/dev.txt": "b47ffda6de5901a454a873feac1bebe782e54ce7edf9deb729cab3d769212eee",
+        "ai/test.txt": "7595ad386e0a98067100fe47f86811b38867a236011fee97cfaa90f778c37bcf",
+        "ai/train.txt": "484217a660f52927bd5157507c22fc103b36306364329f62f80fc8acb897b187",
+        "conll2003/dev.txt": "c8869cec4f419e7b635843aae285990581bf4685b7193c81696d87e1939f0c63",
+        "conll2003/test.txt": "18d9d738defc506ebc5d6748cb580245327ef5c4357b026d7d9ba7c6e55fe841",
+        "conll2003/train.txt": "098791b165293cac55aa60ea5395b48ed441bc962c00278aa4789dce68624bf8",
+        "literature/dev.txt": "99281a51943cf7e3c2a58b3dc45c0e5ab6d329624ebf2ba6b4801c428396162f",
+        "literature/test.txt": "77267f8b3e8afe993865c64cfc605f65671f6a0ac9cba65de970f12180fed20e",
+        "literature/train.txt": "0647e403a85040742c2f4041cf002146a81aa2e13adda19d0e82a8bcd493c18b",
+        "music/dev.txt": "e256f1949df52a61a3bb60095a0f41c1060843f1014b0f3d22d8371611b72e78",
+        "music/test.txt": "c66e345f959ac65593f76c6b1bd8c6d75f2a6f0bc197389b2e6700d101fd094c",
+        "music/train.txt": "3774c38e0ebbeb4b98dbfae137071e4911e8764cdb7f247599009841f68d9fb5",
+        "politics/dev.txt": "4f1f30eb832f4c5fe474f67ca45e875d863bddf0bbe432262d272ef13639fa8f",
+        "politics/test.txt": "05cadc5e129d394f7f92b4a052cf4b6ea4c60878d32a833e500cf046c297455f",
+        "politics/train.txt": "1d8be31abb58463349496fe21b13d70114cf015294a9ff9cce77af9b83e8aa84",
+        "science/dev.txt": "87ec141c7b41b3b52ec861737c4030d65c6e53954ed3d8106baca8603bbf8f24",
+        "science/test.txt": "3616d59d4d2b9dbf4c1126f8d8ba47ff97886223c95f93649bfd527343e64ced",
+        "science/train.txt": "8f6a26096cc7be6790b5790bf5f5b5c8928d8b73d4632e7d45dc8bffad0504ac",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -242,24 +265,7 @@ def _check(domain: str, split: str) -> None:
 def source_path(domain: str, split: str) -> Path:
     """The local file for ``domain``/``split``: the mirror's, or the cache's (downloaded once)."""
     _check(domain, split)
-    mirror = os.environ.get("CPTBENCH_DATA_DIR")
-    if mirror:
-        path = Path(mirror).expanduser() / "crossner" / domain / f"{split}.txt"
-        if not path.is_file():
-            raise DataError(
-                f"CrossNER file not found: {path} (CPTBENCH_DATA_DIR is set; expected "
-                "crossner/<domain>/<split>.txt under it)"
-            )
-        return path
-    path = data_cache_dir() / "crossner" / COMMIT[:12] / domain / f"{split}.txt"
-    if path.is_file():
-        return path
-    base = os.environ.get("CPTBENCH_CROSSNER_URL") or DEFAULT_BASE_URL
-    hint = (
-        "set CPTBENCH_DATA_DIR to a local mirror (holding crossner/<domain>/<split>.txt) "
-        "or connect to the network"
-    )
-    return download(f"{base.rstrip('/')}/{domain}/{split}.txt", path, hint=hint)
+    return UPSTREAM.path(f"{domain}/{split}.txt")
 
 
 def sentences(domain: str, split: str) -> tuple[Sentence, ...]:

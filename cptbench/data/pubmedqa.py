@@ -25,11 +25,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.data.cache import data_cache_dir, download
+from cptbench.data.cache import Upstream
 from cptbench.core.errors import DataError
 
 COMMIT = "1cbae8e92f72f20c8d3747cbb3bf5bc53554d997"
@@ -38,6 +37,14 @@ SPLITS = ("train", "test")
 DECISIONS = ("yes", "no", "maybe")
 QUESTIONS_FILE = "ori_pqal.json"
 LABELS_FILE = "test_ground_truth.json"
+UPSTREAM = Upstream(
+    title="PubMedQA", folder="pubmedqa", commit=COMMIT, base_url=DEFAULT_BASE_URL,
+    url_env="CPTBENCH_PUBMEDQA_URL", layout=f"{QUESTIONS_FILE} and pubmedqa/{LABELS_FILE}",
+    sha256={  # the files at COMMIT: a download must match them byte for byte
+        QUESTIONS_FILE: "8b3276be8942ebbd77f3ddcda12c1749bf0e490045a736fd8438ee40cf37a41d",
+        LABELS_FILE: "939fe566f09017d13b1ca64d2ddfee0bc2374b366048152997669cccedc44d51",
+    },
+)
 
 # Abstracts average ~200 words; cutting prompts to 160 keeps prompt + answer within 512 tokens,
 # which is what a 2-core CPU can train and evaluate on in reasonable time.
@@ -60,21 +67,7 @@ def clear_cache() -> None:
 
 def source_path(name: str) -> Path:
     """The local copy of ``name`` (one of the two upstream files): the mirror's or the cache's."""
-    mirror = os.environ.get("CPTBENCH_DATA_DIR")
-    if mirror:
-        path = Path(mirror).expanduser() / "pubmedqa" / name
-        if not path.is_file():
-            raise DataError(
-                f"PubMedQA file not found: {path} (CPTBENCH_DATA_DIR is set; expected "
-                f"pubmedqa/{QUESTIONS_FILE} and pubmedqa/{LABELS_FILE} under it)"
-            )
-        return path
-    path = data_cache_dir() / "pubmedqa" / COMMIT[:12] / name
-    if path.is_file():
-        return path
-    base = os.environ.get("CPTBENCH_PUBMEDQA_URL") or DEFAULT_BASE_URL
-    hint = "set CPTBENCH_DATA_DIR to a local mirror (holding pubmedqa/) or connect to the network"
-    return download(f"{base.rstrip('/')}/{name}", path, hint=hint)
+    return UPSTREAM.path(name)
 
 
 def _read_json(path: Path) -> tuple[dict, bytes]:

@@ -231,9 +231,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, http.server.HTTPServer]]:
+    """A local HTTP server standing in for upstream: the real ai/test.txt (its pinned sha256
+    matches) and a tampered ai/dev.txt (it does not)."""
     root = tmp_path / "upstream"
     (root / "ai").mkdir(parents=True)
-    (root / "ai" / "test.txt").write_text(SMALL, encoding="utf-8")
+    (root / "ai" / "test.txt").write_bytes((MIRROR / "crossner" / "ai" / "test.txt").read_bytes())
+    (root / "ai" / "dev.txt").write_text(SMALL, encoding="utf-8")
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -252,6 +255,7 @@ def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
+@needs_mirror
 def test_download_then_cache(served, offline_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url, root, server = served
     monkeypatch.setenv("CPTBENCH_CROSSNER_URL", url + "/")
@@ -263,7 +267,22 @@ def test_download_then_cache(served, offline_env: Path, monkeypatch: pytest.Monk
     server.server_close()
     crossner._load_cached.cache_clear()
     assert crossner.documents("ai", "test") == first
-    assert crossner.content_hash("ai", "test") == hashlib.sha256(SMALL.encode()).hexdigest()
+    assert crossner.content_hash("ai", "test") == hashlib.sha256((root / "ai" / "test.txt").read_bytes()).hexdigest()
+
+
+@needs_mirror
+def test_download_that_differs_from_the_pinned_hash_is_refused(served, offline_env: Path, monkeypatch) -> None:
+    url, _, _ = served
+    monkeypatch.setenv("CPTBENCH_CROSSNER_URL", url)
+    with pytest.raises(DataError, match=r"ai/dev\.txt: sha256 .* differs from the pinned") as info:
+        crossner.sentences("ai", "dev")
+    assert "\n" not in str(info.value)
+    assert not [p for p in offline_env.rglob("*") if p.is_file()]  # nothing kept, not even a temp file
+
+
+def test_every_file_has_a_pinned_hash() -> None:
+    pinned = set(crossner.UPSTREAM.sha256)
+    assert pinned == {f"{d}/{s}.txt" for d in crossner.DOMAINS for s in crossner.SPLITS}
 
 
 def _closed_port() -> int:
@@ -282,6 +301,7 @@ def test_download_failure_explains(offline_env: Path, monkeypatch: pytest.Monkey
     assert not list(offline_env.rglob("*.txt*"))
 
 
+@needs_mirror
 def test_download_404_is_data_error(served, offline_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url, _, _ = served
     monkeypatch.setenv("CPTBENCH_CROSSNER_URL", url)
