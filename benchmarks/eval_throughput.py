@@ -19,15 +19,16 @@ import time
 
 import torch
 
-from cptbench.eval.backends.hf import HFBackend
-from cptbench.eval.kinds.lmeval import evaluate_lmeval
 from cptbench.cli.quiet import quiet_libraries
-from cptbench.data.corpus import evaluation_documents, load_texts
 from cptbench.core.matrix import Direction
-from cptbench.models.resolve import load_model, resolve_model
 from cptbench.core.resources import tasks_dir
-from cptbench.eval.scoring import bits_per_byte
-from cptbench.config.suites import DataSpec, LmEvalRef
+from cptbench.core.spec import DataSpec, LmEvalRef
+from cptbench.data.corpus import spread
+from cptbench.data.sources import load_texts
+from cptbench.eval.backends.hf import HFBackend
+from cptbench.eval.kinds.bpb import bits_per_byte
+from cptbench.eval.kinds.lmeval import evaluate_lmeval
+from cptbench.models.resolve import load_model, resolve_model
 
 TASK = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
 
@@ -51,7 +52,7 @@ def main() -> None:
     quiet_libraries()
     torch.set_num_threads(args.threads)
     model, tokenizer = load_model(resolve_model(args.model).path)
-    texts = evaluation_documents(load_texts(DataSpec("crossner", args.domain, ("test",)), 4), args.docs)
+    texts = spread(load_texts(DataSpec("crossner", args.domain, ("test",)), 4).texts, args.docs)
     tokens = sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"])
     backend = HFBackend(model, tokenizer, batch_tokens=args.batch_tokens)
 
@@ -59,7 +60,7 @@ def main() -> None:
         return bits_per_byte(backend.loglikelihood_rolling(texts))
 
     def theirs():
-        cell = evaluate_lmeval(model, tokenizer, TASK, texts, prefix_token_id=backend.prefix_token_id, batch_size=args.lmeval_batch)
+        cell = evaluate_lmeval(backend, TASK, texts, batch_size=args.lmeval_batch)
         return cell.value
 
     ours(), theirs()  # warm-up

@@ -23,9 +23,10 @@ def create(
     tolerances per metric, and the record it came from. Edit tolerances by hand, then commit it."""
     import json
 
-    from cptbench.publish.regress import create_baseline
+    from cptbench.core.io import write_text_atomic
     from cptbench.core.records import load_verified_record
-    from cptbench.publish.submissions import BaselineError, write_text_atomic
+    from cptbench.publish.regress import create_baseline
+    from cptbench.publish.submissions import BaselineError
 
     with handled():
         if out.exists() and not force:

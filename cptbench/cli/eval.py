@@ -15,22 +15,24 @@ def evaluate(
     tasks: list[str] = typer.Option(None, "--tasks", "-t", help="Task names to evaluate (repeatable; default: all)."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (caps evaluated documents and probe items)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/eval-<suite>-<budget>-<model>)."),
+    backend: str = typer.Option("hf", "--backend", help="Evaluation backend (hf: transformers, batched; fp32 on CPU, bf16 on CUDA)."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over."),
 ) -> None:
     """Evaluate one checkpoint: a record of the usual schema with one row and no stages."""
     from cptbench.cli.progress import RichReporter
+    from cptbench.core.constants import RECORD_NAME
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.publish.report import summary_markdown
-    from cptbench.run.runner import RunConfig, run_suite
     from cptbench.config.suites import evaluation_view, load_suite
+    from cptbench.publish.report import run_summary
+    from cptbench.run.runner import RunConfig, run_suite
 
     with handled():
         loaded = evaluation_view(load_suite(suite), tasks or None)
         chosen = loaded.budget(budget)
         out = out or Path("runs") / f"eval-{loaded.name}-{chosen.name}-{Path(model).name}"
-        quiet_libraries()
-        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=0, out_dir=out, force=force)
+        quiet_libraries(out / "logs" / "run.log")
+        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=0, out_dir=out, force=force, backend=backend)
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
-        typer.echo(summary_markdown(record))
-        typer.echo(f"\nrun record: {out / 'record.json'}")
+        typer.echo(run_summary(record, out))
+        typer.echo(f"run record: {out / RECORD_NAME}; library messages: {out / 'logs' / 'run.log'}")

@@ -23,8 +23,8 @@ def regress(
     Prints a markdown table (also appended to $GITHUB_STEP_SUMMARY when set). Only a change for the
     worse beyond the tolerance fails.
     """
-    from cptbench.publish.regress import REGRESSION_EXIT_CODE, compare, parse_tolerances
     from cptbench.core.records import load_verified_record
+    from cptbench.publish.regress import REGRESSION_EXIT_CODE, compare, parse_tolerances
     from cptbench.publish.submissions import load_baseline
 
     with handled():

@@ -15,9 +15,9 @@ def report(
     out: Path = typer.Option(None, "--out", "-o", help="Where to write report.md, heatmap.png, curves.png (default: the run directory)."),
 ) -> None:
     """Print a run's matrix and derived metrics and write its plots; or compare runs (deltas against the first)."""
-    from cptbench.publish.compare import compare_markdown
     from cptbench.core.errors import ConfigError
     from cptbench.core.records import load_verified_record
+    from cptbench.publish.compare import compare_markdown
     from cptbench.publish.report import summary_markdown, write_report
 
     with handled():

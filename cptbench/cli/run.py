@@ -20,6 +20,7 @@ def run(
     replay: float = typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages (0 = none)."),
     replay_extra: bool = typer.Option(False, "--replay-extra", help="Add the replayed tokens on top of the budget instead of taking them from it."),
     recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH: train the stages that use recipe NAME with the recipe YAML at PATH (repeatable)."),
+    backend: str = typer.Option("hf", "--backend", help="Evaluation backend (hf: transformers, batched; fp32 on CPU, bf16 on CUDA)."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -27,24 +28,25 @@ def run(
     Re-running the same command on an existing run directory resumes it where it stopped.
     """
     from cptbench.cli.progress import RichReporter
+    from cptbench.core.constants import RECORD_NAME
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.publish.report import summary_markdown
-    from cptbench.run.runner import RunConfig, run_suite
     from cptbench.config.suites import load_suite
+    from cptbench.publish.report import run_summary
+    from cptbench.run.runner import RunConfig, run_suite
 
     with handled():
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
         overrides = tuple(_override(item) for item in recipe)
         out = out or Path("runs") / _default_name(loaded.name, chosen.name, model, seed, method, order, replay, overrides)
-        quiet_libraries()
+        quiet_libraries(out / "logs" / "run.log")
         config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force,
                            method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
-                           recipe_overrides=overrides)
+                           recipe_overrides=overrides, backend=backend)
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
-        typer.echo(summary_markdown(record))
-        typer.echo(f"\nrun record: {out / 'record.json'}")
+        typer.echo(run_summary(record, out))
+        typer.echo(f"run record: {out / RECORD_NAME}; library messages: {out / 'logs' / 'run.log'}")
 
 
 def _override(item: str) -> tuple[str, str]:

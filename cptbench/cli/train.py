@@ -21,7 +21,7 @@ def train(
     """Train one stage with a reference trainer and save the checkpoint."""
     from cptbench.cli.progress import RichReporter
     from cptbench.cli.quiet import quiet_libraries
-    from cptbench.train.single import train_one
+    from cptbench.run.single import train_one
 
     with handled():
         quiet_libraries()

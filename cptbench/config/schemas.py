@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from cptbench.core.io import Strict
+from cptbench.data.sources import SOURCES
+from cptbench.eval.kinds.registry import KINDS
 
 SPLITS = ("train", "dev", "test")
 GENERAL_STAGE = "general"
@@ -18,9 +19,6 @@ Split = Literal["train", "dev", "test"]
 # --- suites ----------------------------------------------------------------------------------
 
 
-Source = Literal["crossner", "pubmedqa"]
-
-
 def _hash_neutral(default):
     """A field added after suites were first published: left out of the suite's content hash while
     it holds its default, so existing suites (and the results filed under their hash) stay valid."""
@@ -28,10 +26,19 @@ def _hash_neutral(default):
 
 
 class _SourceFields(Strict):
+    """``source`` names a registered data source (``cptbench.data.sources``)."""
+
+    @field_validator("source", check_fields=False)
+    @classmethod
+    def _known_source(cls, source: str) -> str:
+        if source not in SOURCES:
+            raise ValueError(f"{source!r} is not a data source (known: {', '.join(sorted(SOURCES))})")
+        return source
+
     @model_validator(mode="after")
     def _domain_for_source(self):
-        if self.source == "crossner" and not self.domain:
-            raise ValueError("domain: required for source 'crossner'")
+        if SOURCES[self.source].needs_domain and not self.domain:
+            raise ValueError(f"domain: required for source {self.source!r}")
         return self
 
 
@@ -39,13 +46,13 @@ class TrainData(_SourceFields):
     """``crossner``: a domain's splits; ``pubmedqa``: PQA-L, split ``train`` = the 500 questions
     outside the official test set, ``test`` = the official 500."""
 
-    source: Source
+    source: str
     domain: str = ""
     splits: list[Split] = Field(min_length=1)
 
 
 class EvalData(_SourceFields):
-    source: Source
+    source: str
     domain: str = ""
     split: Split
 
@@ -70,29 +77,42 @@ class LmEvalSpec(Strict):
 
 
 class TaskModel(Strict):
-    """``bpb``: bits-per-byte of documents; ``cloze``: entity-cloze accuracy from NER annotations;
-    ``lmeval``: an lm-eval task (``data``, when given, is written to a local file the task reads);
-    ``decision``: yes/no/maybe accuracy by log-likelihood (PubMedQA); ``explanation``: generated
-    answers scored against the reference explanation by ``metric`` (``cosine``: sentence-encoder
-    cosine, ``rougeL``: ROUGE-L F1)."""
+    """A task of a registered kind (``cptbench.eval.kinds``): ``bpb``: bits-per-byte of documents;
+    ``cloze``: entity-cloze accuracy from NER annotations; ``lmeval``: an lm-eval task (``data``,
+    when given, is written to a local file the task reads); ``decision``: yes/no/maybe accuracy by
+    log-likelihood; ``explanation``: generated answers scored against the reference explanation by
+    ``metric`` (``cosine``: sentence-encoder cosine, ``rougeL``: ROUGE-L F1)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["bpb", "cloze", "lmeval", "decision", "explanation"]
+    kind: str
     data: EvalData | None = None
     lmeval: LmEvalSpec | None = None
-    metric: Literal["cosine", "rougeL"] | None = _hash_neutral(None)
+    metric: str | None = _hash_neutral(None)
     stage: str
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"{kind!r} is not a task kind (known: {', '.join(KINDS)})")
+        return kind
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> TaskModel:
-        if self.kind != "lmeval" and self.data is None:
+        kind = KINDS[self.kind]
+        if kind.reads is not None and self.data is None:
             raise ValueError(f"data: required for kind {self.kind!r}")
         if (self.kind == "lmeval") != (self.lmeval is not None):
             raise ValueError("lmeval: required for kind 'lmeval' and only allowed there")
-        if (self.kind == "explanation") != (self.metric is not None):
-            raise ValueError("metric: required for kind 'explanation' and only allowed there")
-        if self.kind in ("decision", "explanation") and self.data.source != "pubmedqa":
-            raise ValueError(f"data.source: kind {self.kind!r} reads 'pubmedqa'")
+        if self.metric is not None and self.metric not in kind.metric_choices:
+            allowed = f"one of {list(kind.metric_choices)}" if kind.metric_choices else "not allowed"
+            raise ValueError(f"metric: {self.metric!r} is {allowed} for kind {self.kind!r}")
+        if kind.metric_choices and self.metric is None:
+            raise ValueError(f"metric: required for kind {self.kind!r} (one of {list(kind.metric_choices)})")
+        if kind.reads is not None and kind.reads not in SOURCES[self.data.source].views:
+            providers = sorted(name for name, source in SOURCES.items() if kind.reads in source.views)
+            raise ValueError(f"data.source: kind {self.kind!r} reads {kind.reads}, which {self.data.source!r} "
+                             f"does not provide (sources that do: {', '.join(providers)})")
         return self
 
 

@@ -1,109 +1,23 @@
-"""Load suite YAML (``tasks/suites/<name>.yaml``) into frozen Suite / Stage / TaskSpec objects."""
+"""Load suite YAML (``tasks/suites/<name>.yaml``) into the frozen types of ``cptbench.core.spec``,
+and recipes (``trainers/<name>.yaml``) into the trainers' typed recipes."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from cptbench.config.schemas import GENERAL_STAGE, BudgetModel, LmEvalSpec, SuiteModel, TaskModel
 from cptbench.core.errors import ConfigError
-from cptbench.core.matrix import Direction, TaskColumn
-from cptbench.core.resources import recipes_dir, tasks_dir
-from cptbench.config.schemas import GENERAL_STAGE, BudgetModel, LmEvalSpec, SuiteModel
-from cptbench.train.recipes import RECIPE_KINDS, Recipe
 from cptbench.core.io import load_yaml, read_yaml_mapping, validate
-
-TASK_METRICS = {
-    "bpb": ("bpb", Direction.LOWER),
-    "cloze": ("accuracy", Direction.HIGHER),
-    "decision": ("accuracy", Direction.HIGHER),
-}
-"""Task kind -> (metric name, direction); lm-eval tasks name their own, explanation tasks name
-theirs (``cosine`` or ``rougeL``, both higher is better). Token perplexity is recorded beside
-bits-per-byte."""
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    source: str
-    domain: str
-    splits: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One training step of the sequence: data, trainer kind, recipe name."""
-
-    index: int  # 1-based
-    name: str
-    kind: str
-    recipe: str
-    data: DataSpec
-
-
-@dataclass(frozen=True)
-class LmEvalRef:
-    task: str
-    metric: str
-    direction: Direction
-    include: Path | None  # resolved folder of local lm-eval task YAML
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What to evaluate and which stage it belongs to (``None`` = general)."""
-
-    name: str
-    kind: str
-    data: DataSpec | None
-    stage: int | None
-    lmeval: LmEvalRef | None = None
-    metric: str | None = None  # explanation tasks: cosine | rougeL
-
-    @property
-    def column(self) -> TaskColumn:
-        if self.lmeval is not None:
-            return TaskColumn(self.name, self.lmeval.metric, self.lmeval.direction, self.stage)
-        if self.kind == "explanation":
-            return TaskColumn(self.name, self.metric, Direction.HIGHER, self.stage)
-        metric, direction = TASK_METRICS[self.kind]
-        return TaskColumn(self.name, metric, direction, self.stage)
-
-
-@dataclass(frozen=True)
-class Budget:
-    name: str
-    train_tokens: int | None
-    eval_docs: int | None
-    probe_items: int | None = None
-    train_examples: int | None = None
-    rl_prompts: int | None = None
-    generation_items: int | None = None
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    version: int
-    description: str
-    sentences_per_doc: int
-    probe_seed: int
-    stages: tuple[Stage, ...]
-    tasks: tuple[TaskSpec, ...]
-    budgets: dict[str, Budget]
-    default_budget: str
-    content_hash: str
-    path: Path
-
-    def budget(self, name: str | None) -> Budget:
-        name = name or self.default_budget
-        if name not in self.budgets:
-            raise ConfigError(f"--budget {name}: suite {self.name!r} has budgets {sorted(self.budgets)}")
-        return self.budgets[name]
+from cptbench.core.matrix import Direction
+from cptbench.core.resources import recipes_dir, tasks_dir
+from cptbench.core.spec import Budget, DataSpec, LmEvalRef, Stage, Suite, TaskSpec
+from cptbench.eval.kinds.registry import get_kind
+from cptbench.train.recipes import RECIPE_KINDS, Recipe
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -130,17 +44,8 @@ def load_suite(name_or_path: str) -> Suite:
         Stage(i, s.name, s.kind, s.recipe, DataSpec(s.data.source, s.data.domain, tuple(s.data.splits)))
         for i, s in enumerate(model.stages, start=1)
     )
-    tasks = tuple(
-        TaskSpec(
-            t.name,
-            t.kind,
-            DataSpec(t.data.source, t.data.domain, (t.data.split,)) if t.data else None,
-            None if t.stage == GENERAL_STAGE else stage_index[t.stage],
-            _lmeval_ref(t.lmeval, path, i) if t.lmeval else None,
-            t.metric,
-        )
-        for i, t in enumerate(model.tasks)
-    )
+    tasks = tuple(_task(t, i, None if t.stage == GENERAL_STAGE else stage_index[t.stage], path)
+                  for i, t in enumerate(model.tasks))
     budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
     canonical = json.dumps(_canonical(model), sort_keys=True, separators=(",", ":"))
     return Suite(
@@ -179,6 +84,13 @@ def _canonical(value: object) -> object:
 def _budget(name: str, model: BudgetModel) -> Budget:
     return Budget(name, model.train_tokens, model.eval_docs, model.probe_items, model.train_examples,
                   model.rl_prompts, model.generation_items)
+
+
+def _task(model: TaskModel, index: int, stage: int | None, suite_file: Path) -> TaskSpec:
+    data = DataSpec(model.data.source, model.data.domain, (model.data.split,)) if model.data else None
+    lmeval = _lmeval_ref(model.lmeval, suite_file, index) if model.lmeval else None
+    metric, direction = get_kind(model.kind).column(model.metric, lmeval)
+    return TaskSpec(model.name, model.kind, data, stage, metric, direction, lmeval)
 
 
 def _lmeval_ref(spec: LmEvalSpec, suite_file: Path, index: int) -> LmEvalRef:

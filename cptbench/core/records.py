@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import Field, PositiveInt, ValidationError
@@ -15,7 +14,6 @@ from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import CptbenchError, RecordError
 from cptbench.core.io import Strict, describe_validation_error, read_text
 from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
-
 
 RECORD_SCHEMA_VERSION = 1
 

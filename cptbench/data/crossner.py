@@ -29,8 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.data.cache import Upstream
 from cptbench.core.errors import ConfigError, DataError
+from cptbench.core.spec import DataSpec
+from cptbench.data.base import DataSource
+from cptbench.data.cache import Upstream
+from cptbench.data.corpus import Texts
 
 COMMIT = "2e7ba2a7798c961e3f29fbc51252c5a8d40224bf"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/zliucr/CrossNER/{COMMIT}/ner_data"
@@ -298,3 +301,25 @@ def documents_with_hash(
 def documents(domain: str, split: str, sentences_per_doc: int = 4) -> list[Document]:
     """Consecutive sentences grouped ``sentences_per_doc`` at a time (the last may be shorter)."""
     return documents_with_hash(domain, split, sentences_per_doc)[0]
+
+
+class CrossNER(DataSource):
+    """``crossner``: a domain's splits as documents (``texts``) and as annotated ``sentences``."""
+
+    name = "crossner"
+    views = frozenset({"texts", "sentences"})
+    needs_domain = True
+
+    def texts(self, data: DataSpec, sentences_per_doc: int) -> Texts:
+        texts: list[str] = []
+        hashes: dict[str, str] = {}
+        for split in data.splits:
+            docs, sha = documents_with_hash(data.domain, split, sentences_per_doc)
+            texts.extend(d.text for d in docs)
+            hashes[f"crossner/{data.domain}/{split}"] = sha
+        if not texts:
+            raise DataError(f"crossner/{data.domain}: splits {list(data.splits)} hold no documents")
+        return Texts(tuple(texts), hashes)
+
+    def sentences(self, domain: str, split: str) -> tuple[tuple[Sentence, ...], str]:
+        return sentences(domain, split), content_hash(domain, split)

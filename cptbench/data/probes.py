@@ -11,10 +11,11 @@ scored on the same items.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cptbench.data import crossner
 from cptbench.core.errors import DataError
+from cptbench.data.crossner import Sentence
 
 CANDIDATES = 4
 
@@ -27,26 +28,26 @@ class ClozeItem:
     answer: int  # index of the true entity in `candidates`
 
 
-def cloze_items(domain: str, split: str, limit: int | None, seed: int) -> tuple[ClozeItem, ...]:
-    """Up to ``limit`` items spread over the split (all when ``limit`` is None)."""
-    sentences = crossner.sentences(domain, split)
+def cloze_items(sentences: Sequence[Sentence], where: str, limit: int | None, seed: int) -> tuple[ClozeItem, ...]:
+    """Up to ``limit`` items spread over ``sentences`` (all when ``limit`` is None); ``where``
+    (``source/domain/split``) names them in errors and, with ``seed``, seeds the choices."""
     pool: dict[str, list[str]] = {}
     for sentence in sentences:
         for entity in sentence.entities:
             names = pool.setdefault(entity.type, [])
             if entity.text not in names:
                 names.append(entity.text)
-    rng = random.Random(f"{seed}/{domain}/{split}")
+    rng = random.Random(f"{seed}/{where.split('/', 1)[-1]}")  # seed/domain/split, as items were first drawn
     items = [item for sentence in sentences if (item := _item(sentence, pool, rng)) is not None]
     if not items:
-        raise DataError(f"crossner/{domain}/{split}: no sentence yields a cloze item (too few entities per type)")
+        raise DataError(f"{where}: no sentence yields a cloze item (too few entities per type)")
     if limit is None or limit >= len(items):
         return tuple(items)
     step = len(items) / limit
     return tuple(items[int(i * step)] for i in range(limit))
 
 
-def _item(sentence: crossner.Sentence, pool: dict[str, list[str]], rng: random.Random) -> ClozeItem | None:
+def _item(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random) -> ClozeItem | None:
     if not sentence.entities:
         return None
     entity = rng.choice(sentence.entities)

@@ -28,8 +28,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.data.cache import Upstream
 from cptbench.core.errors import DataError
+from cptbench.core.spec import DataSpec
+from cptbench.data.base import DataSource
+from cptbench.data.cache import Upstream
+from cptbench.data.corpus import Examples, Texts
 
 COMMIT = "1cbae8e92f72f20c8d3747cbb3bf5bc53554d997"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/pubmedqa/pubmedqa/{COMMIT}/data"
@@ -207,3 +210,23 @@ def completion_text(example: Example) -> str:
 def decision_context(example: Example) -> str:
     """Plain-text context for yes/no/maybe by log-likelihood (lm-eval's pubmedqa layout)."""
     return f"Abstract: {_first_words(abstract(example))}\nQuestion: {example.question}\nAnswer:"
+
+
+class PubMedQA(DataSource):
+    """``pubmedqa``: PQA-L abstracts (``texts``) and labelled questions (``examples``)."""
+
+    name = "pubmedqa"
+    views = frozenset({"texts", "examples"})
+
+    def texts(self, data: DataSpec, sentences_per_doc: int) -> Texts:
+        examples = self.examples(data)
+        return Texts(tuple(abstract(e) for e in examples.items), examples.data_hashes)
+
+    def examples(self, data: DataSpec) -> Examples:
+        items: list[Example] = []
+        hashes: dict[str, str] = {}
+        for split in data.splits:
+            found, sha = examples_with_hash(split)
+            items.extend(found)
+            hashes[f"pubmedqa/{split}"] = sha
+        return Examples(tuple(items), hashes)

@@ -14,21 +14,44 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import html
 import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
+import jinja2
+from markupsafe import Markup
+
+from cptbench.config.suites import Suite, available_suites, load_suite
 from cptbench.core import metrics
+from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import ConfigError
+from cptbench.core.io import write_text_atomic
+from cptbench.core.matrix import Direction
 from cptbench.core.records import load_verified_record, matrix_from_record
-from cptbench.config.suites import Suite
+from cptbench.publish.figures import gain_deltas
+from cptbench.publish.format import ARROW, DASH, arrow, markdown_table, number, row_labels
+from cptbench.publish.report import HEADLINE_METRICS
 from cptbench.publish.submissions import (
-    DEFAULT_METHOD, Entry, Submission, SubmissionError, SubmissionHeader, check_name, check_record, check_text,
-    load_entries, make_entry, record_method_label, submission_payload, waiting_lock, write_text_atomic,
+    DEFAULT_METHOD,
+    Entry,
+    Submission,
+    SubmissionError,
+    SubmissionHeader,
+    check_name,
+    check_record,
+    check_text,
+    load_entries,
+    make_entry,
+    record_method_label,
+    submission_payload,
+    waiting_lock,
 )
 
-BOARD_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
+BOARD_METRICS = HEADLINE_METRICS
 """The ranked columns, by ``metrics.METRICS`` name, for ``PREFERRED_FAMILY`` (else the suite's first family)."""
 PREFERRED_FAMILY = "bpb"
 """The family ranked when the suite has it: bits-per-byte does not depend on the tokenizer."""
@@ -38,9 +61,7 @@ README, INDEX, SCHEMA = "README.md", "index.html", "submission.schema.json"
 
 def default_root() -> Path:
     """The checkout's ``leaderboards/`` when cptbench runs from one, else ``./leaderboards``."""
-    import cptbench
-
-    checkout = Path(cptbench.__file__).resolve().parent.parent / "leaderboards"
+    checkout = Path(__file__).resolve().parents[2] / "leaderboards"
     return checkout if checkout.is_dir() else Path("leaderboards")
 
 
@@ -89,8 +110,6 @@ def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> B
 
 
 def shipped_suite(suite_name: str) -> Suite:
-    from cptbench.config.suites import available_suites, load_suite
-
     if suite_name not in available_suites():
         raise ConfigError(f"suite {suite_name!r}: not a shipped suite (shipped: {', '.join(available_suites())})")
     return load_suite(suite_name)
@@ -145,7 +164,7 @@ def submit(
         submitted=today or dt.datetime.now(dt.timezone.utc).date(),
         method=_option("--method", check_text, method) or DEFAULT_METHOD,
     )
-    record_file = Path(record_path) / "record.json" if Path(record_path).is_dir() else Path(record_path)
+    record_file = Path(record_path) / RECORD_NAME if Path(record_path).is_dir() else Path(record_path)
     record = load_verified_record(record_file)
     suite = check_record(record, str(record_file))
     submission = Submission.model_validate(submission_payload(record, header))
@@ -186,25 +205,15 @@ def sync_pages(directory: Path, board: Board, *, write: bool = True) -> list[Pat
     return stale
 
 
-def fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.4f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def arrow(board: Board, key: str) -> str:
-    return "↑" if board.higher_is_better(key) else "↓"
-
-
 def row_cells(board: Board, rank_index: int, entry: Entry) -> list[str]:
     """One ranked row as plain text: #, name, model, method, budget, metrics..., submitted."""
     head = [str(rank_index), entry.id, entry.model, record_method_label(entry.submission), entry.submission.suite.budget]
-    return head + [fmt(entry.values[key].value) for key in board.columns] + [entry.header.submitted.isoformat()]
+    return head + [number(entry.values[key].value) for key in board.columns] + [entry.header.submitted.isoformat()]
 
 
 def header_cells(board: Board) -> list[str]:
-    return ["#", "name", "model", "method", "budget", *(f"{k} {arrow(board, k)}" for k in board.columns), "submitted"]
+    metric_heads = [f"{key} {arrow(board.higher_is_better(key))}" for key in board.columns]
+    return ["#", "name", "model", "method", "budget", *metric_heads, "submitted"]
 
 
 def describe(board: Board) -> str:
@@ -221,20 +230,18 @@ def describe(board: Board) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Free text in a markdown cell: no HTML tags (``markdown_table`` escapes ``|``)."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(board: Board, page: bool = False) -> str:
     """The ranked table; with ``page=True`` the whole generated README.md."""
-    header = header_cells(board)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for i, entry in enumerate(board.entries, start=1):
-        lines.append("| " + " | ".join(_md(c) for c in row_cells(board, i, entry)) + " |")
-    table = "\n".join(lines) + "\n" + ("" if board.entries else "\n_No submissions yet._\n")
+    rows = [[_md(c) for c in row_cells(board, i, entry)] for i, entry in enumerate(board.entries, start=1)]
+    table = markdown_table(header_cells(board), rows) + ("" if board.entries else "\n_No submissions yet._\n")
     if not page:
         return table
     docs = "\n".join(
-        f"- `{m.name}[{board.family}]` ({arrow(board, f'{m.name}[{board.family}]')}): {m.doc}"
+        f"- `{m.name}[{board.family}]` ({arrow(board.higher_is_better(f'{m.name}[{board.family}]'))}): {m.doc}"
         for m in metrics.METRICS if m.name in BOARD_METRICS
     )
     return (
@@ -250,7 +257,8 @@ def render_markdown(board: Board, page: bool = False) -> str:
 def render_json(board: Board) -> str:
     rows = [
         {
-            "rank": i, "id": e.id, "model": e.model, "method": record_method_label(e.submission), "description": e.header.method, "submitter": e.header.submitter,
+            "rank": i, "id": e.id, "model": e.model, "method": record_method_label(e.submission),
+            "description": e.header.method, "submitter": e.header.submitter,
             "budget": e.submission.suite.budget, "seed": e.submission.seed, "submitted": e.header.submitted.isoformat(),
             "metrics": {key: e.values[key].value for key in board.columns},
         }
@@ -260,61 +268,56 @@ def render_json(board: Board) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-# --- the HTML page: self-contained (inline CSS and JS), deterministic byte for byte -----------
+# --- the HTML page: templates/leaderboard.html.j2, self-contained, deterministic byte for byte --
 
-_CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:78em;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-td.text,th.text{text-align:left}td,th{white-space:nowrap}div.scroll{overflow-x:auto}table.board th{background:#f3f3f3;cursor:pointer;user-select:none}
-th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-table.heatmap td{font-variant-numeric:tabular-nums}td.own{font-weight:bold;outline:2px solid #222;outline-offset:-2px}
-section.entry{border-top:1px solid #ddd;margin-top:1.5em}code{background:#f6f6f6;padding:0 .2em}"""
-
-_JS = """(function(){"use strict";
-function key(row,i,num){var c=row.cells[i];if(!num)return c.textContent.trim().toLowerCase();
-var v=c.getAttribute("data-value");return v===null||v===""?null:parseFloat(v);}
-document.querySelectorAll("table.board th[data-type]").forEach(function(th){th.tabIndex=0;
-function sort(){var table=th.closest("table"),body=table.tBodies[0],i=th.cellIndex,num=th.getAttribute("data-type")==="num";
-var now=th.getAttribute("aria-sort"),asc=now?now!=="ascending":th.getAttribute("data-higher")!=="1";
-var rows=Array.prototype.slice.call(body.rows);rows.sort(function(a,b){var x=key(a,i,num),y=key(b,i,num);
-if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;return(x<y?-1:1)*(asc?1:-1);});
-table.querySelectorAll("th[aria-sort]").forEach(function(h){h.removeAttribute("aria-sort");});
-th.setAttribute("aria-sort",asc?"ascending":"descending");rows.forEach(function(r){body.appendChild(r);});}
-th.addEventListener("click",sort);th.addEventListener("keydown",function(e){if(e.key==="Enter"||e.key===" "){e.preventDefault();sort();}});});
-})();"""
+_KINDS = ("num", "text", "text", "text", "text")  # the columns before the metrics: #, name, model, method, budget
+_NAME_COLUMN = 1  # links to the entry's section
 
 
-def _h(text: object) -> str:
-    import html
+def _h(text: object) -> Markup:
+    """``html.escape`` (``&quot;``, ``&#x27;``), not markupsafe's entities: the page's bytes stay as they were."""
+    return Markup(html.escape(str(text), quote=True))
 
-    return html.escape(str(text), quote=True)
+
+def _asset(name: str) -> str:
+    return resources.files("cptbench.publish").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def _board_table(board: Board) -> str:
-    kinds = ["num", "text", "text", "text", "text", *["num"] * len(board.columns), "text"]
+@functools.cache
+def _template() -> jinja2.Template:
+    """Autoescaping is on as a safety net; every text goes through the ``h`` filter (``_h``) first."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("cptbench.publish"), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    environment.filters["h"] = _h
+    return environment.get_template("leaderboard.html.j2")
+
+
+def _intro(board: Board) -> Markup:
+    """``describe`` as HTML: `code` and **bold** kept."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(describe(board), quote=True))
+    return Markup(re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text))
+
+
+def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
+    """The board table's header cells and rows; a numeric cell carries its sort value (``""``: none)."""
+    kinds = [*_KINDS, *["num"] * len(board.columns), "text"]
+    keys = [None] * len(_KINDS) + [*board.columns, None]
     heads = []
-    for label, kind, key in zip(header_cells(board), kinds, ["#", "", "", "", "", *board.columns, ""]):
-        higher = f' data-higher="{int(board.higher_is_better(key))}"' if key in board.columns else ""
-        current = ""
-        if key == board.sort:
-            current = f' aria-sort="{"descending" if board.higher_is_better(key) else "ascending"}"'
-        heads.append(f'<th scope="col" data-type="{kind}"{higher}{current} class="{kind}">{_h(label)}</th>')
+    for label, kind, key in zip(header_cells(board), kinds, keys):
+        higher = None if key is None else board.higher_is_better(key)
+        sort = None if key != board.sort else ("descending" if higher else "ascending")
+        heads.append({"label": label, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort})
     rows = []
     for i, entry in enumerate(board.entries, start=1):
-        cells = row_cells(board, i, entry)
-        values = [i, None, None, None, None, *(entry.values[k].value for k in board.columns), None]
-        tds = []
-        for j, (text, value) in enumerate(zip(cells, values)):
-            if value is not None:
-                tds.append(f'<td data-value="{value!r}">{_h(text)}</td>')
-            elif kinds[j] == "num":
-                tds.append('<td data-value="">—</td>')
-            else:
-                inner = f'<a href="#entry-{_h(entry.id)}">{_h(text)}</a>' if j == 1 else _h(text)
-                tds.append(f'<td class="text">{inner}</td>')
-        rows.append(f'<tr id="row-{_h(entry.id)}">' + "".join(tds) + "</tr>")
-    empty = "" if rows else "<p><em>No submissions yet.</em></p>\n"
-    return (f'<div class="scroll"><table class="board" id="board"><thead><tr>{"".join(heads)}</tr></thead>\n<tbody>\n'
-            + "\n".join(rows) + "\n</tbody></table></div>\n" + empty)
+        values = [i, *[None] * (len(_KINDS) - 1), *(entry.values[k].value for k in board.columns), None]
+        cells = [
+            {"text": text, "num": kind == "num", "value": "" if value is None else repr(value), "link": j == _NAME_COLUMN}
+            for j, (text, kind, value) in enumerate(zip(row_cells(board, i, entry), kinds, values))
+        ]
+        rows.append({"id": entry.id, "cells": cells})
+    return heads, rows
 
 
 def _colour(delta: float, limit: float) -> tuple[str, bool]:
@@ -325,57 +328,43 @@ def _colour(delta: float, limit: float) -> tuple[str, bool]:
     return "#{:02x}{:02x}{:02x}".format(*rgb), abs(x) > 0.6
 
 
-def _heatmap(entry: Entry) -> str:
-    """The entry's matrix as an HTML table; cell colour = gain vs the base model, bold = own stage."""
-    from cptbench.publish.report import gain_deltas, row_labels
-
+def _heatmap_view(entry: Entry) -> dict:
+    """The entry's matrix; cell colour = gain vs the base model (one scale per metric family), own = own stage."""
     record = entry.submission
     deltas = gain_deltas(matrix_from_record(record))
     limits = {  # colour scale per metric family: bits-per-byte and accuracy do not share units
         t.metric: max(abs(row[j]) for row in deltas for j, u in enumerate(record.tasks) if u.metric == t.metric)
         for t in record.tasks
     }
-    arrows = {"higher": "↑", "lower": "↓"}
-    head = "".join(f'<th scope="col">{_h(t.name)} {arrows[t.direction]}</th>' for t in record.tasks)
     rows = []
-    for t, label in enumerate(row_labels(record)):
+    for t, label in enumerate(row_labels(record.stages)):
         cells = []
         for j, value in enumerate(record.matrix[t]):
             colour, dark = _colour(deltas[t][j], limits[record.tasks[j].metric])
-            own = ' class="own"' if record.tasks[j].stage == t else ""
             style = f"background:{colour}" + (";color:#fff" if dark else "")
-            cells.append(f'<td{own} style="{style}">{value:.4f}</td>')
-        rows.append(f'<tr><th scope="row" class="text">{_h(label)}</th>{"".join(cells)}</tr>')
-    return (f'<div class="scroll"><table class="heatmap"><thead><tr><th class="text">after stage</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+            cells.append({"text": number(value, zero_sign=True), "style": style, "own": record.tasks[j].stage == t})
+        rows.append({"label": label, "cells": cells})
+    tasks = [{"name": t.name, "arrow": ARROW[Direction(t.direction)]} for t in record.tasks]
+    return {"tasks": tasks, "rows": rows}
 
 
-def _entry_section(entry: Entry) -> str:
+def _entry_view(entry: Entry) -> dict:
     s, h = entry.submission, entry.header
     packages = s.environment.get("packages") if isinstance(s.environment.get("packages"), dict) else {}
     facts = [
         ("model", f"{entry.model} ({s.model.source}, {s.model.parameters:,} parameters)"),
-        ("method", record_method_label(s)), ("description", h.method), ("submitter", h.submitter or "—"), ("submitted", h.submitted.isoformat()),
-        ("budget", s.suite.budget), ("seed", s.seed), ("recipes", ", ".join(sorted(s.recipes))),
-        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
+        ("method", record_method_label(s)), ("description", h.method), ("submitter", h.submitter or DASH),
+        ("submitted", h.submitted.isoformat()), ("budget", s.suite.budget), ("seed", s.seed),
+        ("recipes", ", ".join(sorted(s.recipes))), ("versions", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
     ]
-    items = "".join(f"<li><b>{_h(k)}</b>: {_h(v)}</li>" for k, v in facts)
-    return (f'<section class="entry" id="entry-{_h(entry.id)}"><h3>{_h(entry.id)}</h3><ul>{items}</ul>\n'
-            f"{_heatmap(entry)}</section>\n")
+    return {"id": entry.id, "facts": facts, "heatmap": _heatmap_view(entry)}
 
 
 def render_html(board: Board) -> str:
-    title = f"{board.suite.name} leaderboard — cptbench"
-    intro = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", re.sub(r"`([^`]+)`", r"<code>\1</code>", _h(describe(board))))
-    sections = "".join(_entry_section(e) for e in board.entries)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,">\n'
-        f"<title>{_h(title)}</title>\n<style>\n{_CSS}\n</style></head><body>\n"
-        f"<!-- Generated by `cptbench leaderboard {_h(board.suite.name)}` from submissions/*.json: do not edit. -->\n"
-        f"<h1>{_h(board.suite.name)} leaderboard</h1>\n<p>{intro}</p>\n"
-        "<p>Click a column header to sort (again to reverse). Heatmaps: blue = better than the base model, "
-        "red = worse; outlined = the stage's own task.</p>\n"
-        f"{_board_table(board)}<h2>Entries</h2>\n{sections or '<p><em>None yet.</em></p>'}\n"
-        f"<script>\n{_JS}\n</script>\n</body></html>\n"
+    """The self-contained page (CSS and JS inlined) of a board."""
+    heads, rows = _board_view(board)
+    return _template().render(
+        suite=board.suite.name, intro=_intro(board), heads=heads, rows=rows,
+        entries=[_entry_view(e) for e in board.entries],
+        css=Markup(_asset("leaderboard.css")), js=Markup(_asset("leaderboard.js")),
     )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from cptbench.core import metrics
 from cptbench.core.matrix import Direction
-from cptbench.core.records import matrix_from_record
-from cptbench.core.records import RunRecord
+from cptbench.core.records import RunRecord, matrix_from_record
+from cptbench.publish.format import arrow, markdown_table, number
 from cptbench.publish.submissions import BASELINE_SCHEMA_VERSION, Baseline, BaselineError, BaselineSource
 
 REGRESSION_EXIT_CODE = 1
@@ -247,13 +247,6 @@ def _recipe_diff(current: dict[str, dict], reference: dict[str, dict]) -> str:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _number(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:+.5f}" if signed else f"{value:.5f}"
-    return text.replace("-0.00000", "0.00000").replace("+0.00000", "0.00000")
-
-
 def render_markdown(report: RegressReport) -> str:
     """A heading with the verdict, configuration notes, and one table row per check."""
     regressions = report.regressions
@@ -272,12 +265,11 @@ def render_markdown(report: RegressReport) -> str:
     undefined = [c.key for c in report.checks if c.baseline is None and c.current is None]
     if undefined:
         lines.append(f"- {len(undefined)} metric(s) undefined in both (e.g. no term in the sum), not listed: {', '.join(undefined)}")
-    lines += ["", "| metric | baseline | current | delta | tolerance | status |", "|---|---|---|---|---|---|"]
-    for c in (c for c in report.checks if c.key not in undefined):
-        arrow = "↑" if c.higher_is_better else "↓"
-        status = f"**{c.status.value}**" if c.status is Status.REGRESSION else c.status.value
-        lines.append(
-            f"| {c.key} {arrow} | {_number(c.baseline)} | {_number(c.current)} | {_number(c.delta, True)} "
-            f"| {c.tolerance:g} | {status} |"
-        )
-    return "\n".join(lines) + "\n"
+    rows = [
+        [f"{c.key} {arrow(c.higher_is_better)}", number(c.baseline, 5), number(c.current, 5),
+         number(c.delta, 5, signed=True), f"{c.tolerance:g}",
+         f"**{c.status.value}**" if c.status is Status.REGRESSION else c.status.value]
+        for c in report.checks if c.key not in undefined
+    ]
+    lines += ["", markdown_table(["metric", "baseline", "current", "delta", "tolerance", "status"], rows)]
+    return "\n".join(lines)

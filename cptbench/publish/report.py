@@ -1,59 +1,42 @@
-"""Reports from a run record alone: markdown tables and a heatmap (the metric consistency check
-lives in cptbench.core.records and is re-exported here)."""
+"""Reports from a run record alone: markdown tables, the run summary, and the report folder (the
+metric consistency check lives in cptbench.core.records and is re-exported here)."""
 
 from __future__ import annotations
 
-import math
-import os
-import tempfile
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cptbench.core import metrics
-from cptbench.core.matrix import Direction, ResultMatrix
+from cptbench.core.io import write_text_atomic
+from cptbench.core.matrix import Direction
+from cptbench.core.records import RunRecord, load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
+from cptbench.publish.figures import write_curves, write_heatmap
+from cptbench.publish.format import ARROW, DASH, markdown_table, number, row_labels
 from cptbench.run.plan import method_label
-from cptbench.core.records import load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
-from cptbench.core.records import RunRecord
 
-HEATMAP_DPI = 120
-DASH = "—"
-_ARROW = {Direction.HIGHER: "↑", Direction.LOWER: "↓"}
+HEADLINE_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
+"""The metrics a run summary shows per family (and a leaderboard ranks), by ``metrics.METRICS`` name."""
 
 
-def _num(value: float | int | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return DASH
-    text = f"{value:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0000"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    line = lambda cells: "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"  # noqa: E731
-    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
-
-
-def row_labels(record: RunRecord) -> list[str]:
-    """``base`` then ``after <stage>`` for every stage: the matrix's row labels."""
-    return ["base"] + [f"after {stage}" for stage in record.stages]
-
-
-def _grid(record: RunRecord, cell: Callable[[int, int], float | None], arrow: Callable[[int], str]) -> str:
-    """A (T+1) x N table of ``cell(t, j)``; cells of tasks aligned to row t's stage are bold."""
-    header = ["after stage"] + [f"{task.name} {arrow(j)}" for j, task in enumerate(record.tasks)]
+def _grid(record: RunRecord, cell: Callable[[int, int], float | None], arrow: Callable[[int], str],
+          columns: Sequence[int]) -> str:
+    """A (T+1) x len(columns) table of ``cell(t, j)``; cells of tasks aligned to row t's stage are bold."""
+    header = ["after stage"] + [f"{record.tasks[j].name} {arrow(j)}" for j in columns]
     rows = []
-    for t, label in enumerate(row_labels(record)):
+    for t, label in enumerate(row_labels(record.stages)):
         cells = []
-        for j, task in enumerate(record.tasks):
-            text = _num(cell(t, j))
-            cells.append(f"**{text}**" if task.stage == t and text != DASH else text)
+        for j in columns:
+            text = number(cell(t, j))
+            cells.append(f"**{text}**" if record.tasks[j].stage == t and text != DASH else text)
         rows.append([label, *cells])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def matrix_markdown(record: RunRecord) -> str:
     """The result matrix R[t][j] (4 decimals); bold = the task aligned to that row's stage."""
-    arrows = [_ARROW[Direction(task.direction)] for task in record.tasks]
-    return _grid(record, lambda t, j: record.matrix[t][j], lambda j: arrows[j])
+    arrows = [ARROW[Direction(task.direction)] for task in record.tasks]
+    return _grid(record, lambda t, j: record.matrix[t][j], lambda j: arrows[j], range(len(record.tasks)))
 
 
 def _perplexity(record: RunRecord, t: int, j: int) -> float | None:
@@ -62,11 +45,12 @@ def _perplexity(record: RunRecord, t: int, j: int) -> float | None:
 
 
 def perplexity_markdown(record: RunRecord) -> str | None:
-    """Token perplexity per cell from ``record.details``; None when no cell has one."""
-    cells = range(len(record.matrix)), range(len(record.tasks))
-    if all(_perplexity(record, t, j) is None for t in cells[0] for j in cells[1]):
+    """Token perplexity per cell from ``record.details``, only the tasks that have one; None when none has."""
+    rows = range(len(record.matrix))
+    columns = [j for j in range(len(record.tasks)) if any(_perplexity(record, t, j) is not None for t in rows)]
+    if not columns:
         return None
-    return _grid(record, lambda t, j: _perplexity(record, t, j), lambda j: "↓")
+    return _grid(record, lambda t, j: _perplexity(record, t, j), lambda j: ARROW[Direction.LOWER], columns)
 
 
 def metrics_markdown(record: RunRecord) -> str:
@@ -75,8 +59,31 @@ def metrics_markdown(record: RunRecord) -> str:
     for computed in metrics.compute_all(matrix_from_record(record)):
         stored = record.metrics.get(computed.key)
         direction = "higher is better" if computed.higher_is_better else "lower is better"
-        rows.append([computed.name, computed.family, _num(stored), direction, computed.doc])
-    return _table(["metric", "family", "value", "direction", "meaning"], rows)
+        rows.append([computed.name, computed.family, number(stored), direction, computed.doc])
+    return markdown_table(["metric", "family", "value", "direction", "meaning"], rows)
+
+
+def headline_markdown(record: RunRecord) -> str:
+    """``HEADLINE_METRICS`` as stored, one row per metric family (its arrow: the direction of its
+    native units, hence of ``final``); a metric undefined for every family is left out."""
+    directions = {task.metric: Direction(task.direction) for task in record.tasks}
+    fixed = {m.name: m.direction for m in metrics.METRICS}  # None: the family's direction
+    value = lambda name, family: record.metrics.get(f"{name}[{family}]")  # noqa: E731
+    names = [name for name in HEADLINE_METRICS if any(value(name, family) is not None for family in directions)]
+    header = ["family", *(f"{name} {ARROW[fixed[name]]}" if fixed[name] else name for name in names)]
+    rows = [[f"{family} {ARROW[d]}", *(number(value(name, family)) for name in names)] for family, d in directions.items()]
+    return markdown_table(header, rows)
+
+
+def run_summary(record: RunRecord, run_dir: Path) -> str:
+    """What ``cptbench run`` prints last: the matrix, the headline metrics, where the full report is."""
+    return "\n".join([
+        "Result matrix (**bold** = the stage's own task):\n",
+        matrix_markdown(record),
+        "Headline metrics per family:\n",
+        headline_markdown(record),
+        f"Full report (every metric, token perplexity, heatmap, curves): `cptbench report {shlex.quote(str(run_dir))}`\n",
+    ])
 
 
 def _header_lines(record: RunRecord) -> list[str]:
@@ -87,9 +94,9 @@ def _header_lines(record: RunRecord) -> list[str]:
     window = ""
     if "max_length" in backend:
         window = f", window {backend['max_length']}, stride {backend.get('stride', DASH)}"
-    seconds = {key: _num(timings.get(f"{key}_seconds"), 1) for key in ("total", "train", "eval")}
-    rate = {key: _num(timings.get(f"{key}_tokens_per_second"), 0) for key in ("train", "eval")}
-    losses = ", ".join(f"{s.stage} {_num(s.final_loss, 3)}" for s in record.training) or DASH
+    seconds = {key: number(timings.get(f"{key}_seconds"), 1) for key in ("total", "train", "eval")}
+    rate = {key: number(timings.get(f"{key}_tokens_per_second"), 0) for key in ("train", "eval")}
+    losses = ", ".join(f"{s.stage} {number(s.final_loss, 3)}" for s in record.training) or DASH
     return [
         f"# cptbench report: {suite.name} v{suite.version}",
         "",
@@ -125,80 +132,11 @@ def summary_markdown(record: RunRecord) -> str:
     return "\n".join(parts)
 
 
-def gain_deltas(matrix: ResultMatrix) -> list[list[float]]:
-    """s[t][j] - s[0][j]: each cell's change vs the base model, positive = better."""
-    columns = range(len(matrix.tasks))
-    return [[matrix.score(t, j) - matrix.score(0, j) for j in columns] for t in range(matrix.num_stages + 1)]
-
-
-def heatmap_figsize(rows: int, columns: int) -> tuple[float, float]:
-    """Figure size (inches) of the heatmap for ``rows`` x ``columns`` cells."""
-    return (2.8 + 1.25 * columns, 1.9 + 0.55 * rows)
-
-
-def _draw_heatmap(fig, record: RunRecord, matrix: ResultMatrix) -> None:
-    from matplotlib.colors import TwoSlopeNorm
-    from matplotlib.patches import Rectangle
-
-    deltas = gain_deltas(matrix)
-    limit = max((abs(d) for row in deltas for d in row), default=0.0) or 1.0
-    ax = fig.add_subplot(1, 1, 1)
-    image = ax.imshow(deltas, cmap="RdBu", norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
-    for t, row in enumerate(matrix.values):
-        for j, value in enumerate(row):
-            aligned = matrix.tasks[j].stage == t
-            colour = "white" if abs(deltas[t][j]) > 0.6 * limit else "black"
-            ax.text(j, t, f"{value:.3f}", ha="center", va="center", color=colour,
-                    fontsize=9, fontweight="bold" if aligned else "normal")
-            if aligned:
-                ax.add_patch(Rectangle((j - 0.5, t - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5))
-    ax.set_xticks(range(len(matrix.tasks)), [f"{c.name} {_ARROW[c.direction]}" for c in matrix.tasks],
-                  rotation=30, ha="right")
-    ax.set_yticks(range(len(deltas)), row_labels(record))
-    ax.set_xlabel("task (text: value in native units; boxed: the stage's own task)")
-    ax.set_ylabel("model")
-    suite = record.suite
-    ax.set_title(f"{suite.name} v{suite.version}: {record.model.reference}, seed {record.seed}")
-    bar = fig.colorbar(image, ax=ax)
-    bar.set_label("gain vs base (+ = better)")
-
-
-def _write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    """``write(tmp)`` into a temp file beside ``path``, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_heatmap(record: RunRecord, path: Path) -> Path:
-    """A PNG heatmap of the matrix coloured by each cell's gain vs the base row; written atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    matrix = matrix_from_record(record)
-    fig = Figure(figsize=heatmap_figsize(matrix.num_stages + 1, len(matrix.tasks)), dpi=HEATMAP_DPI)
-    FigureCanvasAgg(fig)
-    _draw_heatmap(fig, record, matrix)
-    fig.tight_layout()
-    _write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=HEATMAP_DPI))
-    return path
-
-
 def write_report(record: RunRecord, out_dir: Path) -> dict[str, Path]:
     """Write ``report.md``, ``heatmap.png`` and ``curves.png`` into ``out_dir``; returns their paths."""
-    from cptbench.publish.compare import write_curves
-
     out_dir = Path(out_dir)
     markdown = out_dir / "report.md"
-    text = summary_markdown(record)
-    _write_atomic(markdown, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_text_atomic(markdown, summary_markdown(record), mode=None)
     written = {"markdown": markdown, "heatmap": write_heatmap(record, out_dir / "heatmap.png")}
     if record.stages:
         written["curves"] = write_curves(record, out_dir / "curves.png")

@@ -15,25 +15,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
-import os
 import re
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, FiniteFloat, NonNegativeFloat, ValidationError, field_validator, model_validator
+from filelock import FileLock, Timeout
+from pydantic import FiniteFloat, NonNegativeFloat, field_validator, model_validator
 
+from cptbench.config.suites import Suite, available_suites, load_suite
 from cptbench.core import metrics
-from cptbench.core.errors import CptbenchError
-from cptbench.core.io import read_text
-from cptbench.core.records import matrix_from_record
-from cptbench.core.records import ColumnModel, RunRecord, SuiteRef
-from cptbench.core.io import Strict, describe_validation_error
-from cptbench.config.suites import Suite
+from cptbench.core.errors import ConfigError, CptbenchError
+from cptbench.core.io import Strict, read_json_object, validate
+from cptbench.core.records import ColumnModel, MethodRef, RunRecord, SuiteRef, matrix_from_record, verify_metrics
+from cptbench.run.plan import make_plan, method_label
 
 NAME_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 120
@@ -120,28 +116,9 @@ def submission_payload(record: RunRecord, header: SubmissionHeader) -> dict[str,
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_json_object(path: Path, error: type[CptbenchError]) -> dict:
-    """A JSON object from ``path``; any problem is one ``error`` line naming the file."""
-    text = read_text(Path(path), error)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-    if not isinstance(raw, dict):
-        raise error(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
-    return raw
-
-
-def _validated(raw: dict, model: type[BaseModel], path: Path, error: type[CptbenchError]):
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise error(f"{path}: {describe_validation_error(exc)}") from None
-
-
 def load_submission(path: Path) -> Submission:
     """Read one submission file (schema only; ``check_record`` checks it against the suite)."""
-    submission = _validated(read_json_object(path, SubmissionError), Submission, path, SubmissionError)
+    submission = validate(read_json_object(path, SubmissionError), Submission, path, SubmissionError)
     try:
         matrix_from_record(submission)
     except CptbenchError as exc:
@@ -161,8 +138,6 @@ def check_record(record: RunRecord, source: str) -> Suite:
     """
     suite = _shipped_suite(record, source)
     _check_provenance(record, suite, source)
-    from cptbench.core.records import verify_metrics
-
     problems = verify_metrics(record)
     if problems:
         raise SubmissionError(f"{source}: {problems[0]}")
@@ -171,10 +146,6 @@ def check_record(record: RunRecord, source: str) -> Suite:
 
 def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
     """The suite as the record's method ran it (stage order, joint stage)."""
-    from cptbench.core.errors import ConfigError
-    from cptbench.run.plan import make_plan
-    from cptbench.core.records import MethodRef
-
     method = record.method or MethodRef(order=[s.name for s in suite.stages])
     try:
         return make_plan(suite, method).suite
@@ -183,14 +154,10 @@ def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
 
 
 def record_method_label(record: RunRecord) -> str:
-    from cptbench.run.plan import method_label
-
     return method_label(record.method, record.recipes)
 
 
 def _shipped_suite(record: RunRecord, source: str) -> Suite:
-    from cptbench.config.suites import available_suites, load_suite
-
     ref = record.suite
     shipped = available_suites()
     if ref.name not in shipped:
@@ -279,7 +246,7 @@ def load_entries(directory: Path, suite: Suite) -> list[Entry]:
     return entries
 
 
-# --- writing: atomic files, one writer per leaderboard at a time -------------------------------
+# --- one writer per leaderboard at a time ----------------------------------------------------
 
 
 class LeaderboardBusyError(CptbenchError):
@@ -290,40 +257,18 @@ class LeaderboardBusyError(CptbenchError):
 def waiting_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
     """Hold an exclusive lock on ``path``, waiting up to ``timeout`` seconds for other holders.
 
-    ``flock`` rather than ``lock.run_lock``: the kernel releases it when its holder dies, and a
-    second process can never take it between another's create and pid write.
+    A ``flock`` (via filelock) rather than ``lock.run_lock``: the kernel releases it when its holder
+    dies, and a second process can never take it between another's create and pid write.
     """
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    with open(path, "a", encoding="utf-8") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LeaderboardBusyError(f"{path}: still locked by another submission after {timeout:g} s") from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Temp file + rename (readers see the old file or the new one), world-readable like any page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    lock = FileLock(path, timeout=timeout)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        lock.acquire()
+    except Timeout:
+        raise LeaderboardBusyError(f"{path}: still locked by another submission after {timeout:g} s") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --- baselines -------------------------------------------------------------------------------
@@ -375,4 +320,4 @@ def load_baseline(path: Path) -> Baseline:
     version = raw.get("baseline_schema_version")
     if isinstance(version, int) and version > BASELINE_SCHEMA_VERSION:
         raise BaselineError(f"{path}: baseline_schema_version {version} is newer than this cptbench reads; upgrade cptbench")
-    return _validated(raw, Baseline, path, BaselineError)
+    return validate(raw, Baseline, path, BaselineError)

@@ -1,4 +1,14 @@
-"""One process per run directory: a lock file holding the owner's pid; a dead owner's lock is taken over."""
+"""One process per run directory: an OS-level lock (``flock``) on ``RUN_DIR/.lock``.
+
+Why flock rather than a pid file: the kernel drops the lock the moment its holder exits, ``kill -9``
+included, so a lock file left by a dead run blocks nothing and is never "taken over". A pid file
+needs a takeover (check the owner is dead, unlink, recreate), and that check-then-act races: two
+processes that both find a dead owner can each unlink the other's fresh file and both run.
+
+The holder writes its pid into the file only so a refusal can name it; the pid decides nothing.
+The file is never deleted (a process locking a new file at the same path would not exclude the
+holder of the old one); the runner's ``--force`` keeps it for the same reason.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from cptbench.core.errors import CptbenchError
 
 
@@ -14,52 +26,31 @@ class RunLockedError(CptbenchError):
     exit_code = 3
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _write_pid(fd: int) -> None:
+    """Called by filelock with the lock held, before ``acquire`` returns."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
 
 
 def _owner(path: Path) -> int | None:
     try:
-        return int(path.read_text().strip() or 0) or None
+        return int(path.read_text().strip())
     except (OSError, ValueError):
-        return None
-
-
-def _create_with_pid(path: Path) -> bool:
-    """Create ``path`` holding our pid in one atomic step (a hard link of a finished temp file):
-    no other process can ever see the lock file empty. False if it already exists."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(str(os.getpid()))
-    try:
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
+        return None  # unreadable, or the holder has not written its pid yet
 
 
 @contextlib.contextmanager
 def run_lock(path: Path) -> Iterator[None]:
-    """Hold ``path`` while the block runs; refuse at once if a live process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        if _create_with_pid(path):
-            break
+    """Hold ``path`` while the block runs; refuse at once if another process (or holder) has it."""
+    lock = FileLock(path, blocking=False, fallback_to_soft=False, preserve_lock_file=True, on_acquired=_write_pid)
+    try:
+        lock.acquire()
+    except Timeout:
         owner = _owner(path)
-        if owner is not None and owner != os.getpid() and _alive(owner):
-            raise RunLockedError(f"{path}: run directory is in use by process {owner}")
-        path.unlink(missing_ok=True)  # stale: its owner died
-    else:
-        raise RunLockedError(f"{path}: could not take the lock")
+        raise RunLockedError(f"{path}: run directory is in use" + (f" by process {owner}" if owner else "")) from None
     try:
         yield
     finally:
-        if _owner(path) == os.getpid():
-            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.truncate(path, 0)  # still held: the next holder's pid, not ours, is all a refusal can read
+        lock.release()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from cptbench.core.errors import ConfigError
 from cptbench.core.records import MethodRef
-from cptbench.config.suites import Stage, Suite
+from cptbench.core.spec import Stage, Suite
 
 METHODS = ("naive", "joint", "dapt")
 JOINT = "joint"

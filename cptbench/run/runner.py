@@ -17,25 +17,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench import __version__
-
+from cptbench.config.suites import load_recipe
 from cptbench.core import metrics
-from cptbench.data.corpus import Examples, Texts, load_examples, load_texts, task_inputs
 from cptbench.core.errors import ConfigError, DataError, RecordError
 from cptbench.core.faults import crash_point
-from cptbench.run.lock import run_lock
-from cptbench.core.matrix import ResultMatrix
-from cptbench.models.resolve import ResolvedModel, default_device, load_model, resolve_model
-from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
-from cptbench.core.progress import Reporter, SilentReporter
-from cptbench.run.provenance import environment, make_deterministic
-from cptbench.core.records import load_record
-from cptbench.core.records import MethodRef, RunRecord, StageTraining
-from cptbench.train.recipes import Recipe
-from cptbench.eval.scoring import Cell, evaluate_task
 from cptbench.core.io import write_json_atomic
+from cptbench.core.matrix import ResultMatrix
+from cptbench.core.progress import Reporter, SilentReporter
+from cptbench.core.records import MethodRef, RunRecord, StageTraining, load_record
+from cptbench.core.spec import Budget, Stage, Suite
+from cptbench.data.corpus import Examples, Texts
+from cptbench.data.sources import load_examples, load_texts
+from cptbench.eval.backends.registry import DEFAULT_BACKEND, check_backend, open_backend
+from cptbench.eval.kinds.base import Cell, EvalContext
+from cptbench.eval.kinds.registry import get_kind
+from cptbench.eval.scoring import evaluate_task
+from cptbench.models.resolve import ResolvedModel, resolve_model
+from cptbench.run.lock import run_lock
+from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
+from cptbench.run.provenance import environment, make_deterministic
 from cptbench.run.store import RunDir
-from cptbench.config.suites import Budget, Stage, Suite, load_recipe
-
+from cptbench.train.recipes import Recipe
 
 PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
 
@@ -49,11 +51,12 @@ class RunConfig:
     out_dir: Path
     eval_batch_tokens: int = 1024  # measured fastest on CPU (docs/benchmarks.md)
     force: bool = False
-    method: str = "naive"  # naive | joint | dapt (cptbench/plan.py)
+    method: str = "naive"  # naive | joint | dapt (cptbench/run/plan.py)
     order: str = "given"  # given | reversed | random:SEED | similar
     replay: float = 0.0  # fraction of each cpt stage's tokens replayed from earlier stages
     replay_budget_neutral: bool = True  # True: tokens per stage stay at the budget
     recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
+    backend: str = DEFAULT_BACKEND  # evaluation backend (cptbench/eval/backends/registry.py)
 
     def recipes(self) -> dict[str, Recipe]:
         overrides = dict(self.recipe_overrides)
@@ -65,7 +68,9 @@ class RunConfig:
 
     def fingerprint(self, recipes: dict[str, Recipe], order: tuple[str, ...]) -> dict[str, object]:
         """Everything that changes the numbers; its hash identifies the run configuration."""
+        backend = {} if self.backend == DEFAULT_BACKEND else {"backend": self.backend}  # keeps older run dirs resumable
         return {
+            **backend,
             "suite": self.suite.name,
             "suite_hash": self.suite.content_hash,
             "stages": [stage.name for stage in self.suite.stages],
@@ -138,12 +143,14 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_method(config.method, config.replay)
+    check_backend(config.backend)
     recipes = config.recipes()
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
-        eval_sets[task.name], task_hashes = task_inputs(task, config.suite.sentences_per_doc, config.budget, config.suite.probe_seed)
-        hashes.update(task_hashes)
+        inputs = get_kind(task.kind).inputs(task, config.suite, config.budget)
+        eval_sets[task.name] = inputs.items
+        hashes.update(inputs.data_hashes)
     stage_data: dict[str, Texts | Examples] = {}
     for stage in config.suite.stages:
         if stage.kind == "cpt":
@@ -239,22 +246,17 @@ class _StageLoop:
         return [c.value for c in ordered]
 
     def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
-        from cptbench.eval.backends.hf import HFBackend
-
         started = time.perf_counter()
-        model, tokenizer = load_model(model_path, device=default_device())
-        self.parameters = sum(p.numel() for p in model.parameters())
-        backend = HFBackend(model, tokenizer, batch_tokens=self.config.eval_batch_tokens)
+        backend = open_backend(self.config.backend, model_path, batch_tokens=self.config.eval_batch_tokens)
+        self.parameters = backend.parameters
         self.backend_settings = backend.describe()
         write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
         cells = {}
-        generations: dict = {}  # explanation tasks on the same questions share one generation pass
+        context = EvalContext(self.config.budget, progress=lambda n: self.reporter.update("eval", advance=n))
         for task in tasks:
             task_started = time.perf_counter()
-            progress = lambda n: self.reporter.update("eval", advance=n)  # noqa: E731
-            cell = evaluate_task(backend, task, self.eval_sets[task.name], limit=self.config.budget.eval_docs, progress=progress,
-                                 generations=generations)
+            cell = evaluate_task(backend, task, self.eval_sets[task.name], context)
             write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
             crash_point(f"eval:{row}:{task.name}")

@@ -8,10 +8,10 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from cptbench.core.records import StageTraining
+from cptbench.core.spec import Budget
 from cptbench.data.corpus import Corpus, Examples, Texts
 from cptbench.run.plan import PlannedStage
-from cptbench.core.records import StageTraining
-from cptbench.config.suites import Budget
 from cptbench.train.common import StepProgress
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cptbench.train.recipes import CPTRecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,
@@ -16,6 +15,7 @@ from cptbench.train.common import (
     train_and_save,
     with_lora,
 )
+from cptbench.train.recipes import CPTRecipe
 
 
 def train_cpt(

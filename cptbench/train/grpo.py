@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, NumericsError
-from cptbench.train.recipes import GRPORecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,
@@ -19,6 +18,7 @@ from cptbench.train.common import (
     train_and_save,
     with_lora,
 )
+from cptbench.train.recipes import GRPORecipe
 
 
 def train_grpo(

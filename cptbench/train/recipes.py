@@ -10,7 +10,6 @@ from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.io import Strict
 
 
-
 class LoraSpec(Strict):
     """peft LoRA adapters, trained during a stage and merged into the weights at its end (so the
     next stage and the evaluation see a plain model of the original architecture)."""

@@ -3,8 +3,9 @@
 ``fraction`` f of the stage's training tokens come from replay, split evenly across the earlier
 stages' sources: replay adds f / (1 - f) of the new tokens taken, so the mix is f replay (up to one
 document). Budget-neutral: new documents take (1 - f) x ``cap``, so the stage still trains on about
-``cap`` tokens; otherwise new takes ``cap`` (everything when ``cap`` is None) and replay comes on top. With f = 0 or no earlier source, the result is exactly
-``cptbench.data.corpus.training_corpus`` of the new documents. Pure Python: no torch, no tokenizer.
+``cap`` tokens; otherwise new takes ``cap`` (everything when ``cap`` is None) and replay comes on top.
+With f = 0 or no earlier source, the result is exactly
+the new documents in a seeded order, taken while they fit in ``cap``. Pure Python: no torch, no tokenizer.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class ReplayCorpus:
 
 
 def documents(texts: Sequence[str], token_counts: Sequence[int]) -> tuple[Doc, ...]:
-    """Docs from texts and their token counts without EOS (as ``training_corpus`` takes them)."""
+    """Docs from texts and their token counts without EOS ."""
     return tuple(Doc(text, count + 1) for text, count in zip(texts, token_counts, strict=True))
 
 
@@ -77,7 +78,7 @@ def mix_replay(
 
 
 def _take(docs: Sequence[Doc], cap: int | None, seed: int) -> list[Doc]:
-    """``training_corpus``'s rule: documents in a seeded order while they fit in ``cap`` (at least one)."""
+    """Documents in a seeded order while they fit in ``cap`` (at least one)."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
     chosen: list[Doc] = []

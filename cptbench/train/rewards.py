@@ -21,6 +21,7 @@ from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.errors import ConfigError
 from cptbench.eval.answers import split_answer
 from cptbench.eval.scorers import cosine_similarities, load_encoder, rouge_l
+
 REWARDS = ("semantic", "rouge", "correctness")
 RewardFn = Callable[..., list[float]]
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, DataError
-from cptbench.train.recipes import SFTRecipe
 from cptbench.train.common import (
     StepProgress,
     TrainResult,
@@ -19,6 +18,7 @@ from cptbench.train.common import (
     train_and_save,
     with_lora,
 )
+from cptbench.train.recipes import SFTRecipe
 
 
 def train_sft(

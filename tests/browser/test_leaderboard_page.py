@@ -10,10 +10,9 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from cptbench.core import metrics
 from cptbench.cli.main import app
-from cptbench.core.records import matrix_from_record
-from cptbench.core.records import RunRecord
+from cptbench.core import metrics
+from cptbench.core.records import RunRecord, matrix_from_record
 
 pytestmark = pytest.mark.browser
 

@@ -212,3 +212,16 @@ def test_committed_pages_are_up_to_date():
         args = ["leaderboard", suite, "--leaderboards", str(REPO / "leaderboards"), "--check"]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, f"regenerate with `cptbench leaderboard {suite}` and commit:\n{result.output}"
+
+
+def test_busy_leaderboard_waits_then_gives_up_in_one_line(tmp_path):
+    from cptbench.publish.submissions import LeaderboardBusyError, waiting_lock
+
+    lock = tmp_path / "boards" / "crossdomain" / ".lock"
+    with waiting_lock(lock):
+        with pytest.raises(LeaderboardBusyError, match=r"\.lock: still locked by another submission after 0\.2 s$") as info:
+            with waiting_lock(lock, timeout=0.2):
+                pass
+        assert info.value.exit_code == 3
+    with waiting_lock(lock, timeout=0):  # released by its holder
+        pass

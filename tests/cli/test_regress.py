@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
-from cptbench.publish.regress import Check, Status, compare
-from cptbench.core.resources import recipes_dir, tasks_dir
 from cptbench.core.records import load_verified_record
+from cptbench.core.resources import recipes_dir, tasks_dir
+from cptbench.publish.regress import Check, Status, compare
 from cptbench.publish.submissions import load_baseline
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from cptbench.core.errors import NumericsError
-from cptbench.train.recipes import CPTRecipe
 from cptbench.train.cpt import train_cpt
+from cptbench.train.recipes import CPTRecipe
 
 TEXTS = [f"Document {i}: the committee met in Brussels and voted on the budget. " * (1 + i % 3) for i in range(12)]
 RECIPE = CPTRecipe(max_length=64, per_device_train_batch_size=2, learning_rate=1e-3)

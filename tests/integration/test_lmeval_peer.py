@@ -7,28 +7,29 @@ cptbench's prefix token).
 
 import pytest
 
-from cptbench.eval.backends.hf import HFBackend
-from cptbench.eval.kinds.lmeval import evaluate_lmeval
-from cptbench.data.corpus import evaluation_documents, load_texts
 from cptbench.core.errors import ConfigError
 from cptbench.core.matrix import Direction
 from cptbench.core.resources import tasks_dir
-from cptbench.eval.scoring import bits_per_byte
-from cptbench.config.suites import DataSpec, LmEvalRef
+from cptbench.core.spec import DataSpec, LmEvalRef
+from cptbench.data.corpus import spread
+from cptbench.data.sources import load_texts
+from cptbench.eval.backends.hf import HFBackend
+from cptbench.eval.kinds.bpb import bits_per_byte
+from cptbench.eval.kinds.lmeval import evaluate_lmeval
 
 REUTERS = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
 
 
 @pytest.fixture(scope="module")
 def documents(data_dir):
-    return evaluation_documents(load_texts(DataSpec("crossner", "conll2003", ("test",)), 4), 6)
+    return spread(load_texts(DataSpec("crossner", "conll2003", ("test",)), 4).texts, 6)
 
 
 def test_bits_per_byte_equals_lm_eval(tiny, documents):
     model, tokenizer = tiny
     backend = HFBackend(model, tokenizer)
     ours = bits_per_byte(backend.loglikelihood_rolling(documents))
-    theirs = evaluate_lmeval(model, tokenizer, REUTERS, documents, prefix_token_id=backend.prefix_token_id)
+    theirs = evaluate_lmeval(backend, REUTERS, documents)
     assert abs(theirs.value - ours) / ours <= 1e-4
 
 
@@ -39,7 +40,7 @@ def test_windowed_documents_equal_lm_eval_too(tiny, documents):
     backend = HFBackend(model, tokenizer)
     assert len(tokenizer(long_documents[0])["input_ids"]) > 3 * backend.max_length
     ours = bits_per_byte(backend.loglikelihood_rolling(long_documents))
-    theirs = evaluate_lmeval(model, tokenizer, REUTERS, long_documents, prefix_token_id=backend.prefix_token_id)
+    theirs = evaluate_lmeval(backend, REUTERS, long_documents)
     assert abs(theirs.value - ours) / ours <= 1e-4
 
 
@@ -47,4 +48,4 @@ def test_unknown_metric_names_what_the_task_reports(tiny, documents):
     model, tokenizer = tiny
     wrong = LmEvalRef(REUTERS.task, "accuracy", Direction.HIGHER, REUTERS.include)
     with pytest.raises(ConfigError, match="bits_per_byte"):
-        evaluate_lmeval(model, tokenizer, wrong, documents[:1], prefix_token_id=0)
+        evaluate_lmeval(HFBackend(model, tokenizer, prefix_token_id=0), wrong, documents[:1])

@@ -8,9 +8,9 @@ from safetensors.torch import load_file
 
 from cptbench.eval.backends.hf import HFBackend
 from cptbench.models.resolve import load_model
-from cptbench.train.recipes import CPTRecipe, LoraSpec
 from cptbench.train.cpt import train_cpt
 from cptbench.train.lora import apply_lora, merge_lora, trainable_fraction
+from cptbench.train.recipes import CPTRecipe, LoraSpec
 
 TEXTS = [f"Document {i}: the committee met in Brussels and voted on the budget. " * (1 + i % 3) for i in range(12)]
 SPEC = LoraSpec(r=4, alpha=8.0, target_modules=["q_proj", "v_proj", "down_proj"])

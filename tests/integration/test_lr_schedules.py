@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cptbench.train.recipes import CPTRecipe
 from cptbench.train.common import common_arguments
 from cptbench.train.cpt import train_cpt
+from cptbench.train.recipes import CPTRecipe
 
 # 63 bytes + EOS = 64 tokens per document (byte-level tokenizer): one packed chunk each, 20 steps.
 TEXTS = [f"Document {i:02d}: the committee met in Brussels and voted on it all." for i in range(20)]

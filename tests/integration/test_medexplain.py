@@ -4,11 +4,11 @@ import math
 
 import pytest
 
+from cptbench.config.suites import load_suite
 from cptbench.core.records import load_verified_record
 from cptbench.core.resources import recipes_dir
-from cptbench.run.runner import RunConfig, run_suite
 from cptbench.publish.submissions import check_record
-from cptbench.config.suites import load_suite
+from cptbench.run.runner import RunConfig, run_suite
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@ the leaderboard's checks of them. A three-domain suite keeps the runs short."""
 
 import pytest
 
-from cptbench.core.records import load_verified_record
-from cptbench.run.runner import RunConfig, run_suite
-from cptbench.publish.submissions import check_record
 from cptbench.config.suites import load_suite
+from cptbench.core.records import load_verified_record
+from cptbench.publish.submissions import check_record
+from cptbench.run.runner import RunConfig, run_suite
 
 STAGES = ["politics", "science", "music"]
 MINI = "\n".join([

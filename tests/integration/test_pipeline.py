@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from cptbench.cli.main import app
 from cptbench.core.metrics import as_dict, compute_all
-from cptbench.publish.report import load_record
 from cptbench.core.records import matrix_from_record
+from cptbench.publish.report import load_record
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def test_run_writes_a_complete_record(smoke_run):
     assert record.stages == ["politics", "science", "music", "literature", "ai"]
     kinds = {t.name: t.metric for t in record.tasks}
     assert kinds["reuters_bpb"] == "bpb" and kinds["politics_cloze"] == "accuracy"
-    assert kinds["reuters_dev_lmeval"] == "bits_per_byte"
+    assert kinds["reuters_dev_lmeval"] == "bpb"  # lm-eval's bits_per_byte, in the bpb family
     assert [t.stage for t in record.tasks if t.name.startswith("reuters")] == [None, None]
     assert len(record.matrix) == 6 and all(len(row) == len(record.tasks) == 12 for row in record.matrix)
     assert record.backend["prefix_token"] == "<|endoftext|>"
@@ -40,7 +40,12 @@ def test_run_writes_a_complete_record(smoke_run):
     assert record.environment["packages"]["trl"]
     for stage in record.training:
         assert stage.tokens == stage.corpus_tokens <= 1024
-    assert "politics_bpb" in output and "| bwt | bpb |" in output
+    # a compact summary: the matrix, one headline row per family, where the full report is
+    assert "politics_bpb" in output and "| bpb ↓ |" in output and "| accuracy ↑ |" in output
+    assert f"cptbench report {out}" in output and "plasticity_rel" not in output
+    # lm-eval's progress bars and warnings stay off the terminal; cptbench's events are in the log
+    assert "Running loglikelihood" not in output and "aggregation" not in output
+    assert "eval row=0 (base) task=politics_bpb" in (out / "logs" / "run.log").read_text()
 
 
 def test_record_metrics_equal_the_formulas_on_its_matrix(smoke_run):
@@ -66,9 +71,11 @@ def test_probe_cells_are_accuracies_with_chance_level(smoke_run):
                 assert row[j] == details["correct"] / 4
 
 
-def test_lmeval_general_column_is_reported_per_family(smoke_run):
+def test_lmeval_bits_per_byte_joins_the_bpb_family(smoke_run):
     record = load_record(smoke_run[0])
-    assert record.metrics["general_retention[bits_per_byte]"] is not None
+    assert {t.name: t.metric for t in record.tasks}["reuters_dev_lmeval"] == "bpb"
+    assert not [key for key in record.metrics if "bits_per_byte" in key]  # one unit, one family name
+    assert record.metrics["general_retention[bpb]"] is not None
     assert record.metrics["bwt[accuracy]"] is not None and record.metrics["bwt[bpb]"] is not None
 
 

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from cptbench.run.lock import run_lock
+
 SUITE = """
 name: resume-mini
 version: 1
@@ -107,17 +109,18 @@ def test_finished_run_is_not_redone(suite_file, reference, tmp_path):
 
 def test_second_process_is_refused_and_stale_lock_taken_over(suite_file, reference, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / ".lock").write_text(str(os.getpid()))  # a live owner: this test process
-    busy = cptbench(suite_file, out)
+    with run_lock(out / ".lock"):  # a live owner: this test process holds the flock
+        busy = cptbench(suite_file, out)
     assert busy.returncode == 3 and f"in use by process {os.getpid()}" in busy.stderr
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (out / ".lock").write_text(str(dead.pid))
+    (out / ".lock").write_text(str(dead.pid))  # a leftover lock file naming a dead owner blocks nothing
     taken = cptbench(suite_file, out)
     assert taken.returncode == 0, taken.stderr
-    assert matrix(out) == reference and not (out / ".lock").exists()
+    assert matrix(out) == reference
+    with run_lock(out / ".lock"):  # the lock file stays (flock never deletes it), and nobody holds it
+        pass
 
 
 def test_other_configuration_is_refused_unless_forced(suite_file, reference, tmp_path):

@@ -9,9 +9,9 @@ from safetensors.torch import load_file, save_file
 
 from cptbench.core.errors import ConfigError, NumericsError
 from cptbench.models.resolve import load_model
-from cptbench.train.recipes import GRPORecipe, LoraSpec, SFTRecipe
 from cptbench.train import rewards
 from cptbench.train.grpo import train_grpo
+from cptbench.train.recipes import GRPORecipe, LoraSpec, SFTRecipe
 from cptbench.train.sft import train_sft
 
 

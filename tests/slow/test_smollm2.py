@@ -66,3 +66,29 @@ def test_medexplain_smoke_on_smollm2(tmp_path, data_dir):
     assert all(row[cosine]["items"] == 2 and 0 <= row[cosine]["answered"] <= 2 for row in record.details)
     pubmed = [t.name for t in record.tasks].index("pubmed_bpb")
     assert 0.5 < record.matrix[0][pubmed] < 2.0  # a real 135M model on biomedical English
+
+
+def test_cloze_candidates_are_scored_as_tokenized_in_running_text():
+    """The context's trailing space belongs to the candidate: SmolLM2 sees 'ĠEm', 'manuel', the
+    tokens of the whole sentence, and the log-probability is the whole sentence's tail."""
+    import torch
+
+    from cptbench.eval.backends.base import LoglikelihoodRequest
+    from cptbench.eval.backends.hf import HFBackend
+    from cptbench.models.resolve import load_model, resolve_model
+
+    model, tokenizer = load_model(resolve_model("smollm2-135m-instruct").path)
+    backend = HFBackend(model, tokenizer)
+    context, continuation = "Talks in Paris were led by the French president , ", "Emmanuel Macron ."
+    ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    whole = ids(context + continuation)
+    tail = ids(" " + continuation)
+    assert tokenizer.convert_ids_to_tokens(tail[:2]) == ["ĠEm", "manuel"]
+    assert whole == ids(context.rstrip()) + tail  # the split matches the whole sentence's tokens
+    assert ids(continuation)[0] != tail[0]  # the trap: apart, the candidate starts with 'Em'
+    x = torch.tensor([[backend.prefix_token_id, *whole]])
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(x).logits.float(), dim=-1)[0, :-1]
+    expected = logprobs[-len(tail):].gather(-1, x[0, -len(tail):, None]).sum().item()
+    [result] = backend.loglikelihood([LoglikelihoodRequest(context, continuation)])
+    assert result.logprob == pytest.approx(expected, abs=1e-3)

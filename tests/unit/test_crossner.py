@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cptbench.data import crossner
 from cptbench.core.errors import ConfigError, DataError
+from cptbench.data import crossner
 
 MIRROR = Path(
     os.environ.get("CPTBENCH_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -96,8 +96,8 @@ def test_similar_needs_texts():
 
 @pytest.mark.slow  # two MiniLM passes over the five domains: ~40 s on 2 cores
 def test_similar_on_crossner_is_deterministic(data_dir):
-    from cptbench.data.corpus import load_texts
-    from cptbench.config.suites import DataSpec
+    from cptbench.core.spec import DataSpec
+    from cptbench.data.sources import load_texts
 
     texts = {d: load_texts(DataSpec("crossner", d, ("train",)), 4).texts for d in NAMES}
     first = stage_order("similar", NAMES, texts)

@@ -2,10 +2,10 @@
 
 import pytest
 
-from cptbench.core.errors import ConfigError
-from cptbench.run.plan import make_plan, method_label, reorder
-from cptbench.core.records import MethodRef
 from cptbench.config.suites import load_suite
+from cptbench.core.errors import ConfigError
+from cptbench.core.records import MethodRef
+from cptbench.run.plan import make_plan, method_label, reorder
 
 CROSSDOMAIN = ["politics", "science", "music", "literature", "ai"]
 

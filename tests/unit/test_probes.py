@@ -3,7 +3,12 @@
 import pytest
 
 from cptbench.data import crossner
-from cptbench.data.probes import CANDIDATES, cloze_items
+from cptbench.data.probes import CANDIDATES
+from cptbench.data.probes import cloze_items as items_from
+
+
+def cloze_items(domain, split, limit, seed):
+    return items_from(crossner.sentences(domain, split), f"crossner/{domain}/{split}", limit, seed)
 
 
 @pytest.mark.parametrize("domain", ["politics", "science", "music", "literature", "ai"])

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cptbench.eval.answers import split_answer
-from cptbench.data import pubmedqa
 from cptbench.core.errors import DataError
+from cptbench.data import pubmedqa
+from cptbench.eval.answers import split_answer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Reports from hand-built run records: markdown tables, metric verification, heatmap, loading."""
+"""Reports from hand-built run records: markdown tables, the run summary, metric verification,
+figures, loading."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from cptbench.core import metrics
-
-from cptbench.publish import report
 from cptbench.core.errors import RecordError
-from cptbench.core.records import matrix_from_record
-from cptbench.core.records import RunRecord
+from cptbench.core.records import RunRecord, matrix_from_record
+from cptbench.publish import figures, report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -150,6 +149,48 @@ def test_summary_markdown_without_perplexity():
     assert "## Metrics" in text
 
 
+def with_accuracy_task(record: RunRecord) -> RunRecord:
+    """``record`` plus a general accuracy task (higher is better) that has no token perplexity."""
+    tasks = [*TASKS, {"name": "ner_acc", "metric": "accuracy", "direction": "higher", "stage": None}]
+    rows = [row + [0.5 + 0.1 * t] for t, row in enumerate(ROWS)]
+    widened = make_record(tasks=tasks, rows=rows)
+    details = [row + [{"documents": 12, "correct": 6 + t}] for t, row in enumerate(record.details)]
+    return widened.model_copy(update={"details": details})
+
+
+def test_perplexity_markdown_leaves_out_tasks_without_perplexity(record):
+    lines = report.perplexity_markdown(with_accuracy_task(record)).splitlines()
+    assert lines[0] == "| after stage | politics_bpb ↓ | science_bpb ↓ | reuters_bpb ↓ |"
+    assert lines[3] == "| after politics | **3.2000** | 3.3200 | 3.1400 |"
+
+
+def test_headline_markdown_one_row_per_family_defined_columns_only():
+    one_stage = make_record(stages=("politics",), tasks=[TASKS[0], TASKS[2]], rows=[[1.25, 1.05], [1.10, 1.07]])
+    lines = report.headline_markdown(one_stage).splitlines()
+    # bwt, fwt, forgetting_max need a second stage: undefined for every family, so left out
+    assert lines[0] == "| family | final | plasticity ↑ | general_retention ↑ |"
+    assert lines[2] == "| bpb ↓ | 1.1000 | 0.1500 | -0.0200 |"
+    assert len(lines) == 3
+
+
+def test_headline_markdown_keeps_a_column_defined_for_one_family(record):
+    lines = report.headline_markdown(with_accuracy_task(record)).splitlines()
+    assert lines[0] == "| family | final | plasticity ↑ | bwt ↑ | fwt ↑ | forgetting_max ↓ | general_retention ↑ |"
+    assert lines[2] == "| bpb ↓ | 1.0850 | 0.1350 | -0.0300 | 0.0200 | 0.0300 | -0.0300 |"
+    # accuracy has only a general task: its stage metrics are undefined, its retention is +0.2
+    assert lines[3] == "| accuracy ↑ | — | — | — | — | — | 0.2000 |"
+
+
+def test_run_summary_matrix_headline_and_where_the_report_is(record, tmp_path):
+    run_dir = tmp_path / "my run"
+    text = report.run_summary(record, run_dir)
+    assert report.matrix_markdown(record) in text
+    assert report.headline_markdown(record) in text
+    assert text.endswith(f"`cptbench report '{run_dir}'`\n")
+    assert "## Metrics" not in text and "forgetting_first" not in text  # not the 42-row dump
+    assert len(text.splitlines()) < 20
+
+
 # --- verification ----------------------------------------------------------------------------
 
 
@@ -183,7 +224,7 @@ def test_verify_metrics_missing_extra_and_none(record):
 
 
 def test_gain_deltas_are_gain_oriented(record):
-    deltas = report.gain_deltas(matrix_from_record(record))
+    deltas = figures.gain_deltas(matrix_from_record(record))
     assert deltas[0] == [0.0, 0.0, 0.0]
     assert deltas[1][0] == pytest.approx(0.15)  # bpb 1.25 -> 1.10: lower is better, so a gain
     assert deltas[2][2] == pytest.approx(-0.03)  # general bpb 1.05 -> 1.08: a loss
@@ -192,12 +233,12 @@ def test_gain_deltas_are_gain_oriented(record):
 def test_write_heatmap_valid_png(record, tmp_path):
     from matplotlib.image import imread
 
-    path = report.write_heatmap(record, tmp_path / "plots" / "heatmap.png")
+    path = figures.write_heatmap(record, tmp_path / "plots" / "heatmap.png")
     assert path == tmp_path / "plots" / "heatmap.png"
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     image = imread(path)
-    width, height = report.heatmap_figsize(3, 3)
-    assert image.shape == (round(height * report.HEATMAP_DPI), round(width * report.HEATMAP_DPI), 4)
+    width, height = figures.heatmap_figsize(3, 3)
+    assert image.shape == (round(height * figures.HEATMAP_DPI), round(width * figures.HEATMAP_DPI), 4)
     assert image.shape[1] / image.shape[0] == pytest.approx(width / height, rel=0.01)
     assert sorted(p.name for p in path.parent.iterdir()) == ["heatmap.png"]  # no temp file left
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cptbench.eval.answers import split_answer, strip_reasoning
 from cptbench.core.errors import ConfigError, ModelError
 from cptbench.eval import scorers
+from cptbench.eval.answers import split_answer, strip_reasoning
 from cptbench.train import rewards
 
 REF = "Mitochondrial dynamics are involved in programmed cell death in lace plant leaves."

@@ -2,9 +2,9 @@
 
 import pytest
 
+from cptbench.config.suites import available_suites, load_recipe, load_suite
 from cptbench.core.errors import ConfigError
 from cptbench.core.resources import recipes_dir
-from cptbench.config.suites import available_suites, load_recipe, load_suite
 
 GOOD = """
 name: mini

@@ -38,11 +38,36 @@ class GenerateRequest:
     stop: tuple[str, ...] = ()
 
 
+def split_whitespace(context: str, continuation: str) -> tuple[str, str]:
+    """Move the context's trailing whitespace to the continuation (as lm-eval's ``_encode_pair``):
+    BPE tokenizers attach a space to the word after it, so ``"..., " + "Emmanuel"`` tokenized apart
+    gives ``'Ġ,', 'Ġ'`` + ``'Em', 'manuel'``, a split the model never saw; ``"...," + " Emmanuel"``
+    gives the natural ``'Ġ,', 'ĠEm', 'manuel'``."""
+    stripped = context.rstrip()
+    return stripped, context[len(stripped):] + continuation
+
+
 class Backend(Protocol):
-    """Scores requests against one checkpoint. No training, no file I/O."""
+    """Scores requests against one checkpoint. No training, no file I/O.
+
+    Besides the three calls: ``prefix_token_id`` (the token that conditions a document's first
+    token), ``parameters`` (the model's size, for the record), ``describe()`` (settings that change
+    the numbers), ``chat_prompt(messages)`` (the model's chat formatting) and
+    ``lm_eval_model(batch_size)`` (an lm-eval ``LM`` over the same model, for lm-eval tasks)."""
+
+    prefix_token_id: int
+    parameters: int
 
     def describe(self) -> dict[str, object]:
         """Settings that change the numbers (prefix token, window, stride, dtype) for the record."""
+        ...
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        """The messages in the model's chat format, ending where the assistant's answer begins."""
+        ...
+
+    def lm_eval_model(self, batch_size: int):
+        """An ``lm_eval.api.model.LM`` scoring with the same model and prefix token."""
         ...
 
     def loglikelihood_rolling(self, texts: Sequence[str], progress: Progress | None = None) -> list[RollingResult]:
@@ -51,6 +76,8 @@ class Backend(Protocol):
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResult]:
+        """log P(continuation | context), with the context's trailing whitespace moved to the
+        continuation (``split_whitespace``)."""
         ...
 
     def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None) -> list[str]:

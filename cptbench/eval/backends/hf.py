@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cptbench.core.errors import NumericsError
 from cptbench.eval.backends.base import (
     GenerateRequest,
     LoglikelihoodRequest,
     LoglikelihoodResult,
     Progress,
     RollingResult,
+    split_whitespace,
 )
 from cptbench.eval.backends.windows import rolling_windows
-from cptbench.core.errors import NumericsError
 
 PREFIX_TOKEN_PREFERENCE = ("<|endoftext|>",)
 
@@ -55,9 +56,30 @@ class HFBackend:
         self.stride = stride
         self.prefix_token_id = default_prefix_token_id(tokenizer) if prefix_token_id is None else prefix_token_id
 
+    @classmethod
+    def load(cls, model_path, *, batch_tokens: int = 1024) -> HFBackend:
+        """The checkpoint at ``model_path`` on the default device (fp32 on CPU, bf16 on CUDA)."""
+        from cptbench.models.resolve import default_device, load_model
+
+        model, tokenizer = load_model(model_path, device=default_device())
+        return cls(model, tokenizer, batch_tokens=batch_tokens)
+
     @property
     def device(self):
         return next(self.model.parameters()).device
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def lm_eval_model(self, batch_size: int):
+        from lm_eval.models.huggingface import HFLM
+
+        return HFLM(pretrained=self.model, tokenizer=self.tokenizer, device=str(self.device),
+                    batch_size=batch_size, prefix_token_id=self.prefix_token_id)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -68,6 +90,7 @@ class HFBackend:
             "stride": self.stride or self.max_length,
             "prefix_token": self.tokenizer.convert_ids_to_tokens(self.prefix_token_id),
             "prefix_token_id": self.prefix_token_id,
+            "context_whitespace": "to continuation",  # loglikelihood requests: see split_whitespace
         }
 
     # --- rolling log-likelihood (bits-per-byte, perplexity) ----------------------------------
@@ -109,8 +132,9 @@ class HFBackend:
         """log P(continuation | context) and whether greedy decoding would produce it."""
         items = []
         for index, request in enumerate(requests):
-            context = self.tokenizer(request.context, add_special_tokens=False)["input_ids"]
-            continuation = self.tokenizer(request.continuation, add_special_tokens=False)["input_ids"]
+            context_text, continuation_text = split_whitespace(request.context, request.continuation)
+            context = self.tokenizer(context_text, add_special_tokens=False)["input_ids"]
+            continuation = self.tokenizer(continuation_text, add_special_tokens=False)["input_ids"]
             x = ([self.prefix_token_id] + context + continuation)[-(self.max_length + 1) :]
             items.append((index, x, len(continuation)))
         results: list[LoglikelihoodResult | None] = [None] * len(requests)

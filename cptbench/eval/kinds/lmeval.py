@@ -1,50 +1,77 @@
-"""Tasks run through lm-evaluation-harness, on the checkpoint cptbench already loaded.
+"""Tasks run through lm-evaluation-harness, on the model the backend already holds.
 
 Local task folders (``include``) may name the placeholder ``CPTBENCH_DOCUMENTS`` as a data file:
 cptbench writes the task's documents there as JSONL and hands lm-eval a resolved copy of the
 folder, so an offline general task needs no hub. The first-token convention is cptbench's own
-(``prefix_token_id``), so lm-eval's bits-per-byte and cptbench's are comparable.
+(the backend's prefix token), so lm-eval's bits-per-byte and cptbench's are comparable, and
+share the column family ``bpb``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError
-from cptbench.eval.scoring import Cell
-from cptbench.config.suites import LmEvalRef
+from cptbench.core.matrix import Direction
+from cptbench.core.spec import LmEvalRef
+from cptbench.data.corpus import spread
+from cptbench.data.sources import load_texts
+from cptbench.eval.backends.base import Backend
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
 
 PLACEHOLDER = "CPTBENCH_DOCUMENTS"
 
 
-def evaluate_lmeval(model, tokenizer, ref: LmEvalRef, documents: Sequence[str] | None, *, prefix_token_id: int,
-                    limit: int | None = None, batch_size: int = 8) -> Cell:
-    """Run one lm-eval task and return its metric as a cell (other reported metrics in details)."""
-    from lm_eval import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
+FAMILIES = {"bits_per_byte": "bpb"}  # lm-eval metric keys that measure a unit cptbench already names
 
-    with tempfile.TemporaryDirectory(prefix="cptbench-lmeval-") as work:
-        manager = _task_manager(ref, documents, Path(work))
-        lm = HFLM(
-            pretrained=model,
-            tokenizer=tokenizer,
-            device=str(next(model.parameters()).device),
-            batch_size=batch_size,
-            prefix_token_id=prefix_token_id,
-        )
+
+class LmEval(TaskKind):
+    """``lmeval``: one lm-eval task; ``data``, when given, is written to the file its YAML reads."""
+
+    name = "lmeval"
+    reads = None  # optional: the task may read its own data (a hub task) or the suite's documents
+
+    def column(self, metric, lmeval: LmEvalRef) -> tuple[str, Direction]:
+        return FAMILIES.get(lmeval.metric, lmeval.metric), lmeval.direction
+
+    def inputs(self, task, suite, budget) -> TaskInputs:
+        if task.data is None:
+            return TaskInputs((), {})
+        source = load_texts(task.data, suite.sentences_per_doc)
+        return TaskInputs(spread(source.texts, budget.eval_docs), source.data_hashes)
+
+    def score(self, backend, task, items, context) -> Cell:
+        documents = items if task.data is not None else None
+        limit = None if documents is not None else context.budget.eval_docs
+        cell = evaluate_lmeval(backend, task.lmeval, documents, limit=limit)
+        done(context, len(items))
+        return cell
+
+
+def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] | None, *,
+                    limit: int | None = None, batch_size: int = 8) -> Cell:
+    """Run one lm-eval task on the backend's model; its metric is the cell (other metrics in details)."""
+    from lm_eval import simple_evaluate
+
+    bars = io.StringIO()  # lm-eval draws tqdm bars it cannot be told to hide: keep them off the terminal
+    with tempfile.TemporaryDirectory(prefix="cptbench-lmeval-") as work, contextlib.redirect_stderr(bars):
         output = simple_evaluate(
-            model=lm,
+            model=backend.lm_eval_model(batch_size),
             tasks=[ref.task],
-            task_manager=manager,
-            limit=None if documents is not None else limit,
+            task_manager=_task_manager(ref, documents, Path(work)),
+            limit=limit,
             bootstrap_iters=0,
             log_samples=False,
-            verbosity="ERROR",
+            verbosity=None,  # lm-eval then adds no terminal handler: its records reach the run log
         )
+    logging.getLogger(__name__).debug("lm-eval progress: %s", bars.getvalue()[-2000:])
     scores = output["results"].get(ref.task, {})
     key = f"{ref.metric},none"
     if key not in scores:

@@ -43,8 +43,8 @@ def read_rows(path: Path, kind: str) -> list[dict]:
 def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | None = None, seed: int = 0,
               force: bool = False, progress: StepProgress | None = None) -> TrainResult:
     """Train ``model`` for one stage of ``kind`` on ``data``; the checkpoint lands in ``out``."""
-    from cptbench.models.resolve import resolve_model
     from cptbench.config.suites import load_recipe
+    from cptbench.models.resolve import resolve_model
 
     if kind not in REQUIRED:
         raise ConfigError(f"--kind {kind}: not one of {', '.join(REQUIRED)}")

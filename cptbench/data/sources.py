@@ -1,0 +1,30 @@
+"""The registry of data sources: a suite names one by ``data.source``.
+
+Adding a source is one module with a ``DataSource`` subclass (``cptbench.data.base``; its files
+come through ``cptbench.data.cache.Upstream``) plus one entry in ``SOURCES``.
+"""
+
+from __future__ import annotations
+
+from cptbench.core.errors import DataError
+from cptbench.core.spec import DataSpec
+from cptbench.data.base import DataSource
+from cptbench.data.corpus import Examples, Texts
+from cptbench.data.crossner import CrossNER
+from cptbench.data.pubmedqa import PubMedQA
+
+SOURCES: dict[str, DataSource] = {source.name: source for source in (CrossNER(), PubMedQA())}
+
+
+def get_source(name: str) -> DataSource:
+    if name not in SOURCES:
+        raise DataError(f"data source {name!r} is not one of {', '.join(sorted(SOURCES))}")
+    return SOURCES[name]
+
+
+def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
+    return get_source(data.source).texts(data, sentences_per_doc)
+
+
+def load_examples(data: DataSpec) -> Examples:
+    return get_source(data.source).examples(data)

@@ -1,0 +1,25 @@
+"""The registry of evaluation backends: ``--backend NAME``. Adding a backend is one module with
+a class that meets ``cptbench.eval.backends.base.Backend`` and has ``load(model_path, **settings)``,
+plus one entry in ``BACKENDS``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cptbench.core.errors import ConfigError
+from cptbench.eval.backends.base import Backend
+from cptbench.eval.backends.hf import HFBackend
+
+BACKENDS = {"hf": HFBackend}
+DEFAULT_BACKEND = "hf"
+
+
+def check_backend(name: str) -> None:
+    if name not in BACKENDS:
+        raise ConfigError(f"--backend {name}: not one of {', '.join(BACKENDS)}")
+
+
+def open_backend(name: str, model_path: Path, *, batch_tokens: int) -> Backend:
+    """The checkpoint at ``model_path`` loaded into backend ``name``."""
+    check_backend(name)
+    return BACKENDS[name].load(model_path, batch_tokens=batch_tokens)

@@ -1,0 +1,63 @@
+"""What a task kind is: how a task's data becomes inputs, and how a backend's answers become one
+number (a ``Cell``) with the details it was computed from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cptbench.core.matrix import Direction
+from cptbench.core.spec import Budget, LmEvalRef, Suite, TaskSpec
+from cptbench.eval.backends.base import Backend, Progress
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One matrix cell: the task's value plus what it was computed from."""
+
+    value: float
+    details: dict[str, float | int]
+
+
+@dataclass(frozen=True)
+class TaskInputs:
+    """What a task evaluates (documents, cloze items, questions) and the hashes of their files."""
+
+    items: tuple
+    data_hashes: dict[str, str]
+
+
+@dataclass
+class EvalContext:
+    """Shared by the tasks of one checkpoint's evaluation."""
+
+    budget: Budget
+    progress: Progress | None = None
+    generations: dict = field(default_factory=dict)  # prompts -> texts: one generation pass per question set
+
+
+class TaskKind:
+    """A kind of task (``bpb``, ``cloze``, ...): subclass it in one module, register it in
+    ``cptbench.eval.kinds.registry``. Class attributes declare what the suite loader checks."""
+
+    name: str = ""
+    reads: str | None = "texts"  # the data view its items come from; None: it brings its own data
+    metric: str = ""  # the column's metric (a family name shared by tasks in the same unit)
+    direction: Direction = Direction.HIGHER
+    metric_choices: tuple[str, ...] = ()  # when a task must pick its metric (``metric:`` in the suite)
+
+    def column(self, metric: str | None, lmeval: LmEvalRef | None) -> tuple[str, Direction]:
+        """The column's metric and direction for a task of this kind."""
+        return (metric or self.metric), self.direction
+
+    def inputs(self, task: TaskSpec, suite: Suite, budget: Budget) -> TaskInputs:
+        raise NotImplementedError
+
+    def score(self, backend: Backend, task: TaskSpec, items: Sequence, context: EvalContext) -> Cell:
+        raise NotImplementedError
+
+
+def done(context: EvalContext, count: int) -> None:
+    """Advance the progress bar by ``count`` finished items."""
+    if context.progress:
+        context.progress(count)

@@ -1,0 +1,46 @@
+"""``bpb``: bits-per-byte of documents (corpus level, as lm-eval aggregates it), token perplexity beside it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from cptbench.core.matrix import Direction
+from cptbench.data.corpus import spread
+from cptbench.data.sources import load_texts
+from cptbench.eval.backends.base import RollingResult
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind
+
+
+def bits_per_byte(results: Sequence[RollingResult]) -> float:
+    """Corpus-level BPB = sum of NLL (nats) / (ln 2 * sum of UTF-8 bytes), as lm-eval aggregates it."""
+    return sum(r.nll for r in results) / (math.log(2) * sum(r.num_bytes for r in results))
+
+
+def token_perplexity(results: Sequence[RollingResult]) -> float:
+    """exp(sum of NLL / number of tokens): tokenizer-dependent, reported beside BPB only."""
+    return math.exp(sum(r.nll for r in results) / sum(r.num_tokens for r in results))
+
+
+class BitsPerByte(TaskKind):
+    name = "bpb"
+    reads = "texts"
+    metric = "bpb"
+    direction = Direction.LOWER
+
+    def inputs(self, task, suite, budget) -> TaskInputs:
+        source = load_texts(task.data, suite.sentences_per_doc)
+        return TaskInputs(spread(source.texts, budget.eval_docs), source.data_hashes)
+
+    def score(self, backend, task, items, context) -> Cell:
+        results = backend.loglikelihood_rolling(items, progress=context.progress)
+        return Cell(
+            value=bits_per_byte(results),
+            details={
+                "perplexity": token_perplexity(results),
+                "documents": len(results),
+                "tokens": sum(r.num_tokens for r in results),
+                "bytes": sum(r.num_bytes for r in results),
+                "nll": sum(r.nll for r in results),
+            },
+        )

@@ -1,0 +1,41 @@
+"""``cloze``: entity-cloze accuracy from sentences with entity spans (``cptbench.data.probes``).
+
+The model picks the candidate whose sentence it finds most likely: log P(candidate + rest of
+sentence | sentence before the entity), summed over the continuation's tokens. The backend moves
+the context's trailing whitespace into the continuation, so the candidate is tokenized as it is
+in running text (``'ĠEm', 'manuel'``, not ``'Ġ'`` + ``'Em', 'manuel'``)."""
+
+from __future__ import annotations
+
+from cptbench.core.matrix import Direction
+from cptbench.data.probes import cloze_items
+from cptbench.data.sources import get_source
+from cptbench.eval.backends.base import LoglikelihoodRequest
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
+
+
+class Cloze(TaskKind):
+    name = "cloze"
+    reads = "sentences"
+    metric = "accuracy"
+    direction = Direction.HIGHER
+
+    def inputs(self, task, suite, budget) -> TaskInputs:
+        data = task.data
+        split = data.splits[0]
+        sentences, sha = get_source(data.source).sentences(data.domain, split)
+        label = f"{data.source}/{data.domain}/{split}"
+        items = cloze_items(sentences, label, budget.probe_items, suite.probe_seed)
+        return TaskInputs(items, {label: sha})
+
+    def score(self, backend, task, items, context) -> Cell:
+        requests = [LoglikelihoodRequest(i.context, c + i.rest) for i in items for c in i.candidates]
+        scores = backend.loglikelihood(requests)
+        correct, offset = 0, 0
+        for item in items:
+            logprobs = [s.logprob for s in scores[offset : offset + len(item.candidates)]]
+            correct += max(range(len(logprobs)), key=logprobs.__getitem__) == item.answer
+            offset += len(item.candidates)
+        done(context, len(items))
+        chance = sum(1 / len(item.candidates) for item in items) / len(items)
+        return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": chance})

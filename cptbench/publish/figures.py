@@ -1,0 +1,95 @@
+"""A run's figures: the matrix as a heatmap coloured by gain vs the base model, and per-task curves
+across stages. matplotlib is imported only when a figure is drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cptbench.core.io import atomic_path
+from cptbench.core.matrix import Direction, ResultMatrix
+from cptbench.core.records import RunRecord, matrix_from_record
+from cptbench.publish.format import ARROW, number, row_labels
+
+HEATMAP_DPI = 120
+CURVES_DPI = 110
+
+
+def gain_deltas(matrix: ResultMatrix) -> list[list[float]]:
+    """s[t][j] - s[0][j]: each cell's change vs the base model, positive = better."""
+    columns = range(len(matrix.tasks))
+    return [[matrix.score(t, j) - matrix.score(0, j) for j in columns] for t in range(matrix.num_stages + 1)]
+
+
+def heatmap_figsize(rows: int, columns: int) -> tuple[float, float]:
+    """Figure size (inches) of the heatmap for ``rows`` x ``columns`` cells."""
+    return (2.8 + 1.25 * columns, 1.9 + 0.55 * rows)
+
+
+def _figure(size: tuple[float, float], dpi: int):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path, dpi: int) -> Path:
+    """Lay out and write ``fig`` as a PNG, atomically."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return path
+
+
+def _draw_heatmap(fig, record: RunRecord, matrix: ResultMatrix) -> None:
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Rectangle
+
+    deltas = gain_deltas(matrix)
+    limit = max((abs(d) for row in deltas for d in row), default=0.0) or 1.0
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(deltas, cmap="RdBu", norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
+    for t, row in enumerate(matrix.values):
+        for j, value in enumerate(row):
+            aligned = matrix.tasks[j].stage == t
+            colour = "white" if abs(deltas[t][j]) > 0.6 * limit else "black"
+            ax.text(j, t, number(value, 3, zero_sign=True), ha="center", va="center", color=colour,
+                    fontsize=9, fontweight="bold" if aligned else "normal")
+            if aligned:
+                ax.add_patch(Rectangle((j - 0.5, t - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5))
+    ax.set_xticks(range(len(matrix.tasks)), [f"{c.name} {ARROW[c.direction]}" for c in matrix.tasks],
+                  rotation=30, ha="right")
+    ax.set_yticks(range(len(deltas)), row_labels(record.stages))
+    ax.set_xlabel("task (text: value in native units; boxed: the stage's own task)")
+    ax.set_ylabel("model")
+    suite = record.suite
+    ax.set_title(f"{suite.name} v{suite.version}: {record.model.reference}, seed {record.seed}")
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label("gain vs base (+ = better)")
+
+
+def write_heatmap(record: RunRecord, path: Path) -> Path:
+    """A PNG heatmap of the matrix coloured by each cell's gain vs the base row."""
+    matrix = matrix_from_record(record)
+    fig = _figure(heatmap_figsize(matrix.num_stages + 1, len(matrix.tasks)), HEATMAP_DPI)
+    _draw_heatmap(fig, record, matrix)
+    return _save(fig, Path(path), HEATMAP_DPI)
+
+
+def write_curves(record: RunRecord, path: Path) -> Path:
+    """One small panel per task: its value after each stage (native units), its own stage marked."""
+    matrix = matrix_from_record(record)
+    columns = min(4, len(matrix.tasks))
+    rows = -(-len(matrix.tasks) // columns)
+    fig = _figure((3.2 * columns, 2.4 * rows), CURVES_DPI)
+    labels = ["base", *matrix.stages]
+    for j, task in enumerate(matrix.tasks):
+        axis = fig.add_subplot(rows, columns, j + 1)
+        axis.plot(range(len(labels)), [row[j] for row in matrix.values], marker="o")
+        if task.stage is not None:
+            axis.axvline(task.stage, color="grey", linestyle=":", linewidth=1)
+        axis.set_title(f"{task.name} ({ARROW[Direction(task.direction)]})", fontsize=9)
+        axis.set_xticks(range(len(labels)), labels, rotation=45, fontsize=7)
+        axis.tick_params(axis="y", labelsize=7)
+    return _save(fig, Path(path), CURVES_DPI)
