@@ -7,22 +7,24 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
+from cptbench.cli.options import BACKEND_HELP
+from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 
 def evaluate(
     suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name or suite YAML path."),
-    model: str = typer.Option("smollm2-135m-instruct", "--model", "-m", help="Alias, local directory (e.g. a run's checkpoint) or hub id."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Alias, local directory (e.g. a run's checkpoint) or hub id."),
     tasks: list[str] = typer.Option(None, "--tasks", "-t", help="Task names to evaluate (repeatable; default: all)."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (caps evaluated documents and probe items)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/eval-<suite>-<budget>-<model>)."),
-    backend: str = typer.Option("hf", "--backend", help="Evaluation backend (hf: transformers, batched; fp32 on CPU, bf16 on CUDA)."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over."),
 ) -> None:
     """Evaluate one checkpoint: a record of the usual schema with one row and no stages."""
     from cptbench.cli.progress import RichReporter
-    from cptbench.core.constants import RECORD_NAME
     from cptbench.cli.quiet import quiet_libraries
     from cptbench.config.suites import evaluation_view, load_suite
+    from cptbench.core.constants import RECORD_NAME
     from cptbench.publish.report import run_summary
     from cptbench.run.runner import RunConfig, run_suite
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cptbench.cli.errors import handled
+from cptbench.core.constants import DEFAULT_MODEL
 
 app = typer.Typer(help="Model aliases and the local model cache.", no_args_is_help=True)
 
@@ -21,7 +22,7 @@ def list_models() -> None:
 
 
 @app.command("pull")
-def pull(model: str = typer.Argument("smollm2-135m-instruct", help="Alias, hub id or local directory.")) -> None:
+def pull(model: str = typer.Argument(DEFAULT_MODEL, help="Alias, hub id or local directory.")) -> None:
     """Resolve a model now (fetch + convert once), so that later runs start offline."""
     from cptbench.cli.quiet import quiet_libraries
     from cptbench.models.resolve import resolve_model

@@ -7,11 +7,13 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
+from cptbench.cli.options import BACKEND_HELP
+from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 
 def run(
     suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name (see `cptbench suites`) or a suite YAML path."),
-    model: str = typer.Option("smollm2-135m-instruct", "--model", "-m", help="Alias, local directory or hub id."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Alias, local directory or hub id."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>[-<method>]-s<seed>)."),
     seed: int = typer.Option(0, "--seed", help="Seed for data order, initialisation and training."),
@@ -20,7 +22,7 @@ def run(
     replay: float = typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages (0 = none)."),
     replay_extra: bool = typer.Option(False, "--replay-extra", help="Add the replayed tokens on top of the budget instead of taking them from it."),
     recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH: train the stages that use recipe NAME with the recipe YAML at PATH (repeatable)."),
-    backend: str = typer.Option("hf", "--backend", help="Evaluation backend (hf: transformers, batched; fp32 on CPU, bf16 on CUDA)."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -28,9 +30,9 @@ def run(
     Re-running the same command on an existing run directory resumes it where it stopped.
     """
     from cptbench.cli.progress import RichReporter
-    from cptbench.core.constants import RECORD_NAME
     from cptbench.cli.quiet import quiet_libraries
     from cptbench.config.suites import load_suite
+    from cptbench.core.constants import RECORD_NAME
     from cptbench.publish.report import run_summary
     from cptbench.run.runner import RunConfig, run_suite
 

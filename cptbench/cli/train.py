@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
+from cptbench.core.constants import DEFAULT_MODEL
 
 
 def train(
     kind: str = typer.Option(..., "--kind", "-k", help="cpt (rows {text}), sft (rows {prompt, completion}) or grpo (rows {prompt, reference, decision})."),
     data: Path = typer.Option(..., "--data", "-d", help="A JSONL file, one training row per line."),
     out: Path = typer.Option(..., "--out", "-o", help="Where the trained checkpoint is saved."),
-    model: str = typer.Option("smollm2-135m-instruct", "--model", "-m", help="Alias, local directory or hub id."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Alias, local directory or hub id."),
     recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe name (trainers/<name>.yaml) or YAML path (default: the kind's)."),
     seed: int = typer.Option(0, "--seed"),
     force: bool = typer.Option(False, "--force", help="Replace an existing, non-empty --out."),

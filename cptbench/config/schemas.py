@@ -8,11 +8,11 @@ from typing import Literal
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from cptbench.core.io import Strict
+from cptbench.core.matrix import GENERAL as GENERAL_STAGE
 from cptbench.data.sources import SOURCES
 from cptbench.eval.kinds.registry import KINDS
 
 SPLITS = ("train", "dev", "test")
-GENERAL_STAGE = "general"
 Split = Literal["train", "dev", "test"]
 
 
@@ -60,11 +60,21 @@ class EvalData(_SourceFields):
 StageKind = Literal["cpt", "sft", "grpo"]
 
 
+STAGE_READS = {"cpt": "texts", "sft": "examples", "grpo": "examples"}  # the data view each stage kind trains on
+
+
 class StageModel(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: StageKind = "cpt"
     recipe: str = "cpt"  # a recipe of the same kind: trainers/<recipe>.yaml, or a path
     data: TrainData
+
+    @model_validator(mode="after")
+    def _source_has_the_view(self) -> StageModel:
+        view = STAGE_READS[self.kind]
+        if view not in SOURCES[self.data.source].views:
+            raise ValueError(f"data.source: a {self.kind} stage trains on {view}, which {self.data.source!r} does not provide")
+        return self
 
 
 class LmEvalSpec(Strict):

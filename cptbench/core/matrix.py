@@ -71,14 +71,6 @@ class ResultMatrix:
         """Gain-oriented score s[t][j]."""
         return self.tasks[j].direction.gain(self.values[t][j])
 
-    def aligned(self) -> list[int]:
-        """Indices of tasks aligned to a stage."""
-        return [j for j, c in enumerate(self.tasks) if c.stage is not None]
-
-    def general(self) -> list[int]:
-        """Indices of general (unaligned) tasks."""
-        return [j for j, c in enumerate(self.tasks) if c.stage is None]
-
     def column(self, name: str) -> int:
         for j, c in enumerate(self.tasks):
             if c.name == name:

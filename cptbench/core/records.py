@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Literal
@@ -12,7 +11,7 @@ from pydantic import Field, PositiveInt, ValidationError
 from cptbench.core import metrics
 from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import CptbenchError, RecordError
-from cptbench.core.io import Strict, describe_validation_error, read_text
+from cptbench.core.io import Strict, describe_validation_error, read_json_object
 from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
 
 RECORD_SCHEMA_VERSION = 1
@@ -102,14 +101,7 @@ def load_record(path: Path) -> RunRecord:
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_NAME
-    text = read_text(path, RecordError)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise RecordError(f"{path}: malformed JSON ({where}): {exc.msg}") from None
-    if not isinstance(raw, dict):
-        raise RecordError(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
+    raw = read_json_object(path, RecordError)
     version = raw.get("schema_version")
     if isinstance(version, int) and version > RECORD_SCHEMA_VERSION:
         raise RecordError(

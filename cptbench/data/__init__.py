@@ -1,1 +1,2 @@
-"""Data sources: CrossNER (``crossner``) and the download cache (``cache``)."""
+"""Data sources behind one interface (``base.DataSource``, registry in ``sources``): CrossNER,
+PubMedQA; the mirror / cache / pinned-download rules (``cache``); cloze items (``probes``)."""

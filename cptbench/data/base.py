@@ -10,8 +10,6 @@ from cptbench.core.errors import DataError
 from cptbench.core.spec import DataSpec
 from cptbench.data.corpus import Examples, Texts
 
-VIEWS = ("texts", "examples", "sentences")
-
 
 class DataSource:
     """One data set behind the three views; a view it lacks raises one ``DataError`` line."""

@@ -55,9 +55,11 @@ class Upstream:
         path = data_cache_dir() / self.folder / self.commit[:12] / relative
         if path.is_file():
             return path
+        if relative not in self.sha256:
+            raise DataError(f"{self.title}: no pinned sha256 for {relative}; a download could not be checked")
         base = os.environ.get(self.url_env) or self.base_url
         hint = f"set {MIRROR_ENV} to a local mirror (holding {self.folder}/{self.layout}) or connect to the network"
-        return download(f"{base.rstrip('/')}/{relative}", path, hint=hint, sha256=self.sha256.get(relative))
+        return download(f"{base.rstrip('/')}/{relative}", path, hint=hint, sha256=self.sha256[relative])
 
 
 def _one_line(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cptbench.core.errors import DataError
+from cptbench.data.corpus import spread
 from cptbench.data.crossner import Sentence
 
 CANDIDATES = 4
@@ -41,10 +42,7 @@ def cloze_items(sentences: Sequence[Sentence], where: str, limit: int | None, se
     items = [item for sentence in sentences if (item := _item(sentence, pool, rng)) is not None]
     if not items:
         raise DataError(f"{where}: no sentence yields a cloze item (too few entities per type)")
-    if limit is None or limit >= len(items):
-        return tuple(items)
-    step = len(items) / limit
-    return tuple(items[int(i * step)] for i in range(limit))
+    return spread(tuple(items), limit)
 
 
 def _item(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random) -> ClozeItem | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from cptbench import __version__
 from cptbench.config.suites import load_recipe
 from cptbench.core import metrics
+from cptbench.core.constants import DEFAULT_BACKEND
 from cptbench.core.errors import ConfigError, DataError, RecordError
 from cptbench.core.faults import crash_point
 from cptbench.core.io import write_json_atomic
@@ -28,7 +29,7 @@ from cptbench.core.records import MethodRef, RunRecord, StageTraining, load_reco
 from cptbench.core.spec import Budget, Stage, Suite
 from cptbench.data.corpus import Examples, Texts
 from cptbench.data.sources import load_examples, load_texts
-from cptbench.eval.backends.registry import DEFAULT_BACKEND, check_backend, open_backend
+from cptbench.eval.backends.registry import check_backend, open_backend
 from cptbench.eval.kinds.base import Cell, EvalContext
 from cptbench.eval.kinds.registry import get_kind
 from cptbench.eval.scoring import evaluate_task

@@ -40,7 +40,7 @@ def train_cpt(
     RNG states included). ``work_dir`` is removed once the stage is saved to ``out_dir``.
 
     With ``recipe.lora``, only LoRA adapters are trained and they are merged into the weights before
-    saving: ``out_dir`` holds a plain model of the original architecture (cptbench/trainers/lora.py).
+    saving: ``out_dir`` holds a plain model of the original architecture (cptbench/train/lora.py).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer

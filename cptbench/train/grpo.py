@@ -1,5 +1,5 @@
 """Group-relative policy optimization: TRL's GRPOTrainer with weighted reward functions
-(cptbench/trainers/rewards.py) on chat prompts."""
+(cptbench/train/rewards.py) on chat prompts."""
 
 from __future__ import annotations
 

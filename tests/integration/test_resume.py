@@ -1,7 +1,7 @@
 """Runs that survive: kill -9 at chosen points, resume, and get the uninterrupted matrix.
 
 Each run is a real subprocess on the tiny model; ``CPTBENCH_FAULT`` makes it SIGKILL itself at an
-exact point (cptbench/faults.py), which is what ``kill -9`` at that moment would do.
+exact point (cptbench/core/faults.py), which is what ``kill -9`` at that moment would do.
 """
 
 import json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 Progress = Callable[[int], None]
@@ -21,8 +22,17 @@ class RollingResult:
 
 @dataclass(frozen=True)
 class LoglikelihoodRequest:
+    """log P(continuation | context). The context's trailing whitespace is moved to the
+    continuation when the request is made (``split_whitespace``), so every backend tokenizes the
+    natural split without having to remember it."""
+
     context: str
     continuation: str
+
+    def __post_init__(self) -> None:
+        context, continuation = split_whitespace(self.context, self.continuation)
+        object.__setattr__(self, "context", context)
+        object.__setattr__(self, "continuation", continuation)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,9 @@ class GenerateRequest:
     prompt: str
     max_new_tokens: int = 64
     stop: tuple[str, ...] = ()
+
+
+REQUEST_CONVENTION = {"context_whitespace": "to continuation"}  # recorded by every backend's describe()
 
 
 def split_whitespace(context: str, continuation: str) -> tuple[str, str]:
@@ -53,10 +66,16 @@ class Backend(Protocol):
     Besides the three calls: ``prefix_token_id`` (the token that conditions a document's first
     token), ``parameters`` (the model's size, for the record), ``describe()`` (settings that change
     the numbers), ``chat_prompt(messages)`` (the model's chat formatting) and
-    ``lm_eval_model(batch_size)`` (an lm-eval ``LM`` over the same model, for lm-eval tasks)."""
+    ``lm_eval_model(batch_size)`` (an lm-eval ``LM`` over the same model, for lm-eval tasks).
+    ``load(model_path, batch_tokens=...)`` opens a checkpoint (the registry calls it)."""
 
     prefix_token_id: int
     parameters: int
+
+    @classmethod
+    def load(cls, model_path: Path, *, batch_tokens: int) -> Backend:
+        """The checkpoint at ``model_path``; ``batch_tokens`` bounds a scoring batch (padded tokens)."""
+        ...
 
     def describe(self) -> dict[str, object]:
         """Settings that change the numbers (prefix token, window, stride, dtype) for the record."""
@@ -76,8 +95,7 @@ class Backend(Protocol):
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResult]:
-        """log P(continuation | context), with the context's trailing whitespace moved to the
-        continuation (``split_whitespace``)."""
+        """log P(continuation | context) for each request, tokenized as context + continuation."""
         ...
 
     def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None) -> list[str]:

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from cptbench.core.errors import NumericsError
 from cptbench.eval.backends.base import (
+    REQUEST_CONVENTION,
     GenerateRequest,
     LoglikelihoodRequest,
     LoglikelihoodResult,
     Progress,
     RollingResult,
-    split_whitespace,
 )
 from cptbench.eval.backends.windows import rolling_windows
 
@@ -90,7 +90,7 @@ class HFBackend:
             "stride": self.stride or self.max_length,
             "prefix_token": self.tokenizer.convert_ids_to_tokens(self.prefix_token_id),
             "prefix_token_id": self.prefix_token_id,
-            "context_whitespace": "to continuation",  # loglikelihood requests: see split_whitespace
+            **REQUEST_CONVENTION,
         }
 
     # --- rolling log-likelihood (bits-per-byte, perplexity) ----------------------------------
@@ -132,9 +132,8 @@ class HFBackend:
         """log P(continuation | context) and whether greedy decoding would produce it."""
         items = []
         for index, request in enumerate(requests):
-            context_text, continuation_text = split_whitespace(request.context, request.continuation)
-            context = self.tokenizer(context_text, add_special_tokens=False)["input_ids"]
-            continuation = self.tokenizer(continuation_text, add_special_tokens=False)["input_ids"]
+            context = self.tokenizer(request.context, add_special_tokens=False)["input_ids"]
+            continuation = self.tokenizer(request.continuation, add_special_tokens=False)["input_ids"]
             x = ([self.prefix_token_id] + context + continuation)[-(self.max_length + 1) :]
             items.append((index, x, len(continuation)))
         results: list[LoglikelihoodResult | None] = [None] * len(requests)

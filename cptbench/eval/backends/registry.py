@@ -11,7 +11,6 @@ from cptbench.eval.backends.base import Backend
 from cptbench.eval.backends.hf import HFBackend
 
 BACKENDS = {"hf": HFBackend}
-DEFAULT_BACKEND = "hf"
 
 
 def check_backend(name: str) -> None:

@@ -60,8 +60,8 @@ def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] |
     """Run one lm-eval task on the backend's model; its metric is the cell (other metrics in details)."""
     from lm_eval import simple_evaluate
 
-    bars = io.StringIO()  # lm-eval draws tqdm bars it cannot be told to hide: keep them off the terminal
-    with tempfile.TemporaryDirectory(prefix="cptbench-lmeval-") as work, contextlib.redirect_stderr(bars):
+    bars = io.StringIO()  # lm-eval draws tqdm bars that TQDM_DISABLE does not reach: keep them off the terminal
+    with tempfile.TemporaryDirectory(prefix="cptbench-lmeval-") as work, _stderr_to(bars):
         output = simple_evaluate(
             model=backend.lm_eval_model(batch_size),
             tasks=[ref.task],
@@ -71,7 +71,6 @@ def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] |
             log_samples=False,
             verbosity=None,  # lm-eval then adds no terminal handler: its records reach the run log
         )
-    logging.getLogger(__name__).debug("lm-eval progress: %s", bars.getvalue()[-2000:])
     scores = output["results"].get(ref.task, {})
     key = f"{ref.metric},none"
     if key not in scores:
@@ -79,6 +78,17 @@ def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] |
         raise ConfigError(f"lm-eval task {ref.task}: no metric {ref.metric!r} (it reports {reported})")
     details = {k.split(",")[0]: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and k != key}
     return Cell(float(scores[key]), details)
+
+
+@contextlib.contextmanager
+def _stderr_to(buffer: io.StringIO):
+    """Redirect stderr into ``buffer``; if the block fails, its last lines go to the log as a warning."""
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    except BaseException:
+        logging.getLogger(__name__).warning("lm-eval failed; its last output: %s", buffer.getvalue()[-2000:])
+        raise
 
 
 def _task_manager(ref: LmEvalRef, documents: Sequence[str] | None, work: Path):
