@@ -165,8 +165,9 @@ def ensure_tiny_model() -> Path:
     return target
 
 
-def build_tiny_model():
-    """A 2-layer Llama (hidden 64) with a byte-level tokenizer, initialised from a fixed seed."""
+def build_tiny_model(attention_heads: int = 4, kv_heads: int = 2):
+    """A 2-layer Llama (hidden 64) with a byte-level tokenizer, initialised from a fixed seed.
+    (vLLM's CPU attention needs a head size of 32 or more: ``attention_heads=2`` gives that.)"""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -176,8 +177,8 @@ def build_tiny_model():
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=attention_heads,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=256,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,

@@ -253,6 +253,15 @@ class _StageLoop:
         self.backend_settings = backend.describe()
         write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
+        try:
+            cells = self._score(backend, row, label, tasks)
+        finally:
+            backend.close()
+        self.reporter.finish("eval")
+        self.eval_seconds += time.perf_counter() - started
+        return cells
+
+    def _score(self, backend, row: int, label: str, tasks) -> dict[str, Cell]:
         cells = {}
         context = EvalContext(self.config.budget, progress=lambda n: self.reporter.update("eval", advance=n))
         for task in tasks:
@@ -265,8 +274,6 @@ class _StageLoop:
             if task.kind == "bpb":
                 self.rolling_seconds += time.perf_counter() - task_started
                 self.rolling_tokens += int(cell.details["tokens"])
-        self.reporter.finish("eval")
-        self.eval_seconds += time.perf_counter() - started
         return cells
 
     def finished_stage(self) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from cptbench.core.errors import NumericsError
 
 Progress = Callable[[int], None]
 """Called with the number of requests just finished (for progress bars)."""
@@ -77,6 +80,10 @@ class Backend(Protocol):
         """The checkpoint at ``model_path``; ``batch_tokens`` bounds a scoring batch (padded tokens)."""
         ...
 
+    def close(self) -> None:
+        """Release what ``load`` started (a vLLM server); the backend is unusable afterwards."""
+        ...
+
     def describe(self) -> dict[str, object]:
         """Settings that change the numbers (prefix token, window, stride, dtype) for the record."""
         ...
@@ -100,3 +107,10 @@ class Backend(Protocol):
 
     def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None) -> list[str]:
         ...
+
+
+def check_finite(values: list[float], what: str) -> None:
+    """A NaN or inf among a backend's scores is one NumericsError line."""
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise NumericsError(f"{what}: {len(bad)} non-finite value(s) (first: {bad[0]})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cptbench.core.errors import NumericsError
 from cptbench.eval.backends.base import (
     REQUEST_CONVENTION,
     GenerateRequest,
@@ -12,6 +11,7 @@ from cptbench.eval.backends.base import (
     LoglikelihoodResult,
     Progress,
     RollingResult,
+    check_finite,
 )
 from cptbench.eval.backends.windows import rolling_windows
 
@@ -63,6 +63,9 @@ class HFBackend:
 
         model, tokenizer = load_model(model_path, device=default_device())
         return cls(model, tokenizer, batch_tokens=batch_tokens)
+
+    def close(self) -> None:
+        """Nothing to release: the model is freed with the backend."""
 
     @property
     def device(self):
@@ -121,7 +124,7 @@ class HFBackend:
         for index, text in enumerate(texts):
             num_tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
             results.append(RollingResult(nll[index], num_tokens, len(text.encode("utf-8"))))
-        _check_finite([r.nll for r in results], "rolling log-likelihood")
+        check_finite([r.nll for r in results], "rolling log-likelihood")
         return results
 
     # --- conditional log-likelihood (multiple choice) ----------------------------------------
@@ -146,7 +149,7 @@ class HFBackend:
                 results[index] = LoglikelihoodResult(-float(row[length - n : length].sum()), bool(hits[length - n : length].all()))
             if progress:
                 progress(len(batch))
-        _check_finite([r.logprob for r in results], "log-likelihood")
+        check_finite([r.logprob for r in results], "log-likelihood")
         return results
 
     # --- greedy generation --------------------------------------------------------------------
@@ -231,11 +234,3 @@ def _cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
         if position != -1:
             cut = min(cut, position)
     return text[:cut]
-
-
-def _check_finite(values: list[float], what: str) -> None:
-    import math
-
-    bad = [v for v in values if not math.isfinite(v)]
-    if bad:
-        raise NumericsError(f"{what}: {len(bad)} non-finite value(s) (first: {bad[0]})")

@@ -9,8 +9,9 @@ from pathlib import Path
 from cptbench.core.errors import ConfigError
 from cptbench.eval.backends.base import Backend
 from cptbench.eval.backends.hf import HFBackend
+from cptbench.eval.backends.vllm import VLLMBackend
 
-BACKENDS = {"hf": HFBackend}
+BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend}
 
 
 def check_backend(name: str) -> None:
@@ -19,6 +20,6 @@ def check_backend(name: str) -> None:
 
 
 def open_backend(name: str, model_path: Path, *, batch_tokens: int) -> Backend:
-    """The checkpoint at ``model_path`` loaded into backend ``name``."""
+    """The checkpoint at ``model_path`` loaded into backend ``name``; ``close()`` it when done."""
     check_backend(name)
     return BACKENDS[name].load(model_path, batch_tokens=batch_tokens)
