@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import BACKEND_HELP, VLLM_URL_HELP, use_vllm_url
+from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP, VLLM_URL_HELP, backend_options
 from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 
@@ -19,6 +19,7 @@ def evaluate(
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/eval-<suite>-<budget>-<model>)."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),
+    backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over."),
 ) -> None:
     """Evaluate one checkpoint: a record of the usual schema with one row and no stages."""
@@ -34,8 +35,8 @@ def evaluate(
         chosen = loaded.budget(budget)
         out = out or Path("runs") / f"eval-{loaded.name}-{chosen.name}-{Path(model).name}"
         quiet_libraries(out / "logs" / "run.log")
-        use_vllm_url(vllm_url)
-        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=0, out_dir=out, force=force, backend=backend)
+        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=0, out_dir=out, force=force, backend=backend,
+                           backend_options=backend_options(backend_option, vllm_url))
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
         typer.echo(run_summary(record, out))

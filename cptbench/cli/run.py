@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import BACKEND_HELP, VLLM_URL_HELP, use_vllm_url
+from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP, VLLM_URL_HELP, backend_options
 from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 
@@ -24,6 +24,7 @@ def run(
     recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH: train the stages that use recipe NAME with the recipe YAML at PATH (repeatable)."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),
+    backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -43,10 +44,10 @@ def run(
         overrides = tuple(_override(item) for item in recipe)
         out = out or Path("runs") / _default_name(loaded.name, chosen.name, model, seed, method, order, replay, overrides)
         quiet_libraries(out / "logs" / "run.log")
-        use_vllm_url(vllm_url)
         config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force,
                            method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
-                           recipe_overrides=overrides, backend=backend)
+                           recipe_overrides=overrides, backend=backend,
+                           backend_options=backend_options(backend_option, vllm_url))
         with RichReporter() as reporter:
             record = run_suite(config, reporter)
         typer.echo(run_summary(record, out))

@@ -58,6 +58,7 @@ class RunConfig:
     replay_budget_neutral: bool = True  # True: tokens per stage stay at the budget
     recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
     backend: str = DEFAULT_BACKEND  # evaluation backend (cptbench/eval/backends/registry.py)
+    backend_options: tuple[tuple[str, str], ...] = ()  # the backend's own settings (vLLM engine, server URL)
 
     def recipes(self) -> dict[str, Recipe]:
         overrides = dict(self.recipe_overrides)
@@ -70,6 +71,8 @@ class RunConfig:
     def fingerprint(self, recipes: dict[str, Recipe], order: tuple[str, ...]) -> dict[str, object]:
         """Everything that changes the numbers; its hash identifies the run configuration."""
         backend = {} if self.backend == DEFAULT_BACKEND else {"backend": self.backend}  # keeps older run dirs resumable
+        if self.backend_options:
+            backend["backend_options"] = dict(self.backend_options)
         return {
             **backend,
             "suite": self.suite.name,
@@ -144,7 +147,7 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_method(config.method, config.replay)
-    check_backend(config.backend)
+    check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
@@ -248,7 +251,8 @@ class _StageLoop:
 
     def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
         started = time.perf_counter()
-        backend = open_backend(self.config.backend, model_path, batch_tokens=self.config.eval_batch_tokens)
+        backend = open_backend(self.config.backend, model_path, batch_tokens=self.config.eval_batch_tokens,
+                               options=dict(self.config.backend_options))
         self.parameters = backend.parameters
         self.backend_settings = backend.describe()
         write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})

@@ -117,6 +117,11 @@ def test_bad_run_input(world, name):
         (["--method", "joint", "--replay", "0.25"], "--replay 0.25: replay applies to --method naive only"),
         (["--recipe", "cpt"], "--recipe cpt: expected NAME=PATH"),
         (["--recipe", "sft=trainers/sft.yaml"], "--recipe sft=...: the suite's stages use recipes"),
+        (["--backend", "tgi"], "--backend tgi: not one of hf, vllm"),
+        (["--backend-option", "dtype=float32"], "--backend-option dtype: the hf backend takes no options"),
+        (["--backend", "vllm", "--backend-option", "tp=2"], "--backend-option tp: not a vLLM engine setting"),
+        (["--backend", "vllm", "--backend-option", "gpu_memory_utilization=lots"], "gpu_memory_utilization=lots: expected float"),
+        (["--backend", "vllm", "--backend-option", "dtype"], "--backend-option dtype: expected KEY=VALUE"),
     ],
 )
 def test_bad_options(world, extra, fragment):

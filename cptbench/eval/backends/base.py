@@ -70,14 +70,20 @@ class Backend(Protocol):
     token), ``parameters`` (the model's size, for the record), ``describe()`` (settings that change
     the numbers), ``chat_prompt(messages)`` (the model's chat formatting) and
     ``lm_eval_model(batch_size)`` (an lm-eval ``LM`` over the same model, for lm-eval tasks).
-    ``load(model_path, batch_tokens=...)`` opens a checkpoint (the registry calls it)."""
+    ``load(model_path, batch_tokens=..., options=...)`` opens a checkpoint (the registry calls it)."""
 
     prefix_token_id: int
     parameters: int
 
     @classmethod
-    def load(cls, model_path: Path, *, batch_tokens: int) -> Backend:
-        """The checkpoint at ``model_path``; ``batch_tokens`` bounds a scoring batch (padded tokens)."""
+    def load(cls, model_path: Path, *, batch_tokens: int, options: dict[str, str] | None = None) -> Backend:
+        """The checkpoint at ``model_path``; ``batch_tokens`` bounds a scoring batch (padded tokens),
+        ``options`` are the backend's own settings (``--backend-option KEY=VALUE``)."""
+        ...
+
+    @staticmethod
+    def check_options(options: dict[str, str]) -> None:
+        """Refuse, with one ConfigError line, options this backend does not take."""
         ...
 
     def close(self) -> None:

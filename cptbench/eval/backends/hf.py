@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cptbench.core.errors import ConfigError
 from cptbench.eval.backends.base import (
     REQUEST_CONVENTION,
     GenerateRequest,
@@ -57,12 +58,18 @@ class HFBackend:
         self.prefix_token_id = default_prefix_token_id(tokenizer) if prefix_token_id is None else prefix_token_id
 
     @classmethod
-    def load(cls, model_path, *, batch_tokens: int = 1024) -> HFBackend:
+    def load(cls, model_path, *, batch_tokens: int = 1024, options: dict[str, str] | None = None) -> HFBackend:
         """The checkpoint at ``model_path`` on the default device (fp32 on CPU, bf16 on CUDA)."""
+        cls.check_options(options or {})
         from cptbench.models.resolve import default_device, load_model
 
         model, tokenizer = load_model(model_path, device=default_device())
         return cls(model, tokenizer, batch_tokens=batch_tokens)
+
+    @staticmethod
+    def check_options(options: dict[str, str]) -> None:
+        if options:
+            raise ConfigError(f"--backend-option {next(iter(options))}: the hf backend takes no options")
 
     def close(self) -> None:
         """Nothing to release: the model is freed with the backend."""

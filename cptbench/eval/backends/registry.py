@@ -14,12 +14,14 @@ from cptbench.eval.backends.vllm import VLLMBackend
 BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend}
 
 
-def check_backend(name: str) -> None:
+def check_backend(name: str, options: dict[str, str] | None = None) -> None:
+    """A known backend, and options it takes: checked before any long work."""
     if name not in BACKENDS:
         raise ConfigError(f"--backend {name}: not one of {', '.join(BACKENDS)}")
+    BACKENDS[name].check_options(dict(options or {}))
 
 
-def open_backend(name: str, model_path: Path, *, batch_tokens: int) -> Backend:
+def open_backend(name: str, model_path: Path, *, batch_tokens: int, options: dict[str, str] | None = None) -> Backend:
     """The checkpoint at ``model_path`` loaded into backend ``name``; ``close()`` it when done."""
     check_backend(name)
-    return BACKENDS[name].load(model_path, batch_tokens=batch_tokens)
+    return BACKENDS[name].load(model_path, batch_tokens=batch_tokens, options=options)

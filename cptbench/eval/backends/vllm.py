@@ -27,7 +27,7 @@ from cptbench.eval.backends.base import (
     check_finite,
 )
 from cptbench.eval.backends.hf import default_prefix_token_id
-from cptbench.eval.backends.vllm_server import EngineSettings, ManagedServer, get, post
+from cptbench.eval.backends.vllm_server import ManagedServer, engine_settings, get, post
 from cptbench.eval.backends.windows import rolling_windows
 
 URL_ENV = "CPTBENCH_VLLM_URL"
@@ -50,8 +50,9 @@ class VLLMBackend:
         self.version = get(url, "/version").get("version", "unknown")
 
     @classmethod
-    def load(cls, model_path: Path, *, batch_tokens: int = 1024, settings: EngineSettings | None = None) -> VLLMBackend:
-        """A managed server for ``model_path`` (or the external one of ``CPTBENCH_VLLM_URL``)."""
+    def load(cls, model_path: Path, *, batch_tokens: int = 1024, options: dict[str, str] | None = None) -> VLLMBackend:
+        """A managed server for ``model_path``, started with ``options`` (engine settings), or the
+        external server of ``options["url"]`` / ``CPTBENCH_VLLM_URL``."""
         from transformers import AutoConfig, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -61,10 +62,12 @@ class VLLMBackend:
         limits = [config.max_position_embeddings - 2, tokenizer.model_max_length]
         max_length = min(int(v) for v in limits if v and v < 10**9)
         parameters = _parameter_count(model_path)
-        url = os.environ.get(URL_ENV)
+        options = dict(options or {})
+        url = options.pop("url", None) or os.environ.get(URL_ENV)
+        defaults = {"dtype": "float32" if _no_cuda() else "auto", "max_model_len": max_length + 2}
+        settings = engine_settings(options, **defaults)  # checked even for an external server
         if url:
             return cls(url.rstrip("/"), tokenizer, max_length=max_length, parameters=parameters)
-        settings = settings or EngineSettings(dtype="float32" if _no_cuda() else "auto", max_model_len=max_length + 2)
         server = ManagedServer(model_path, settings)
         url = server.__enter__()
         try:
@@ -72,6 +75,10 @@ class VLLMBackend:
         except BaseException:
             server.stop()
             raise
+
+    @staticmethod
+    def check_options(options: dict[str, str]) -> None:
+        engine_settings({k: v for k, v in options.items() if k != "url"})
 
     def close(self) -> None:
         if self.server is not None:

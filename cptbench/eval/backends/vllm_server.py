@@ -12,6 +12,7 @@ process group.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cptbench.core.errors import ModelError
+from cptbench.core.errors import ConfigError, ModelError
 
 PYTHON_ENV = "CPTBENCH_VLLM_PYTHON"
 DEFAULT_PYTHON = Path(__file__).resolve().parents[3] / ".venv-vllm" / "bin" / "python"
@@ -42,6 +43,28 @@ class EngineSettings:
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1
     enforce_eager: bool = True  # no CUDA-graph capture: faster start, what a CPU needs
+
+
+def engine_settings(options: dict[str, str], **defaults) -> EngineSettings:
+    """``--backend-option KEY=VALUE`` pairs over ``defaults``; an unknown key or a bad value is one
+    ConfigError line naming it."""
+    fields = {f.name: f.type for f in dataclasses.fields(EngineSettings)}
+    values = dict(defaults)
+    for key, text in options.items():
+        if key not in fields:
+            raise ConfigError(f"--backend-option {key}: not a vLLM engine setting ({', '.join(fields)}, url)")
+        kind = fields[key].split(" |")[0]
+        try:
+            values[key] = {"int": int, "float": float, "str": str, "bool": _boolean}[kind](text)
+        except ValueError:
+            raise ConfigError(f"--backend-option {key}={text}: expected {kind}") from None
+    return EngineSettings(**values)
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(text)
+    return text.lower() in ("true", "1")
 
 
 def vllm_python() -> Path:
