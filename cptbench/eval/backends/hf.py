@@ -88,8 +88,9 @@ class HFBackend:
     def lm_eval_model(self, batch_size: int):
         from lm_eval.models.huggingface import HFLM
 
+        # lm-eval scores in this backend's window (not its own reading of the config), as vLLM's does
         return HFLM(pretrained=self.model, tokenizer=self.tokenizer, device=str(self.device),
-                    batch_size=batch_size, prefix_token_id=self.prefix_token_id)
+                    batch_size=batch_size, prefix_token_id=self.prefix_token_id, max_length=self.max_length)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -4,14 +4,15 @@ Why a server and not an in-process engine: vLLM pins torch and transformers vers
 share cptbench's environment, so the engine runs in a second virtualenv (``scripts/setup-vllm.sh``,
 found through ``CPTBENCH_VLLM_PYTHON``). Speaking its HTTP API gives one code path for a managed
 engine and for one a user already serves (``--vllm-url``). The server listens on 127.0.0.1 on a
-free port, so runs side by side never reach each other's engine, and it dies with cptbench: the
-kernel sends it SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), and ``stop`` ends its whole
-process group.
+free port, so runs side by side never reach each other's engine, and it dies with cptbench: it
+runs under a small shell watchdog that leads its own process group and, once cptbench is gone
+(even by ``kill -9``) or the server has exited, kills the whole group — the server, its engine
+workers and multiprocessing's resource tracker, which a parent-death signal alone would orphan.
+``stop`` ends the same group.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import json
 import os
@@ -81,10 +82,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL when the parent (cptbench) dies, even by kill -9."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# $1: cptbench's pid; the rest: the server's command. While both live, wait; then kill the group.
+WATCHDOG = 'parent=$1; shift; "$@" & while kill -0 "$parent" 2>/dev/null && kill -0 $! 2>/dev/null; do sleep 1; done; kill -9 0'
 
 
 class ManagedServer:
@@ -113,8 +112,8 @@ class ManagedServer:
         port = _free_port()
         started = time.perf_counter()
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(self.command(python, port), stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True, preexec_fn=_die_with_parent)
+            command = ["/bin/sh", "-c", WATCHDOG, "cptbench-vllm-watchdog", str(os.getpid()), *self.command(python, port)]
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{port}"
         try:
             self._wait_healthy()
