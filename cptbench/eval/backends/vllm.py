@@ -66,10 +66,12 @@ class VLLMBackend:
         url = options.pop("url", None) or os.environ.get(URL_ENV)
         defaults = {"dtype": "float32" if _no_cuda() else "auto", "max_model_len": max_length + 2}
         settings = engine_settings(options, **defaults)  # checked even for an external server
+        if settings.max_model_len:  # a smaller engine than the model: windows shrink with it
+            max_length = min(max_length, settings.max_model_len - 2)
         if url:
             return cls(url.rstrip("/"), tokenizer, max_length=max_length, parameters=parameters)
         server = ManagedServer(model_path, settings)
-        url = server.__enter__()
+        url = server.start()
         try:
             return cls(url, tokenizer, max_length=max_length, server=server, parameters=parameters)
         except BaseException:

@@ -87,7 +87,7 @@ WATCHDOG = 'parent=$1; shift; "$@" & while kill -0 "$parent" 2>/dev/null && kill
 
 
 class ManagedServer:
-    """One vLLM server for one checkpoint: ``with ManagedServer(path, settings) as url: ...``."""
+    """One vLLM server for one checkpoint: ``url = server.start()`` ... ``server.stop()``."""
 
     def __init__(self, model_path: Path, settings: EngineSettings) -> None:
         self.model_path = Path(model_path)
@@ -107,7 +107,8 @@ class ManagedServer:
             cmd += ["--max-model-len", str(s.max_model_len)]
         return cmd + (["--enforce-eager"] if s.enforce_eager else [])
 
-    def __enter__(self) -> str:
+    def start(self) -> str:
+        """Start the server and wait until it answers ``/health``; its base URL."""
         python = vllm_python()
         port = _free_port()
         started = time.perf_counter()
@@ -122,9 +123,6 @@ class ManagedServer:
             raise
         self.start_seconds = time.perf_counter() - started
         return self.url
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
