@@ -78,6 +78,20 @@ def test_choices_and_greedy_flags_equal_hf(backends):
         assert a.is_greedy == b.is_greedy
 
 
+def test_lmeval_task_equals_hf(backends):
+    """The crossdomain lm-eval column: lm-eval's local-completions on the server vs HFLM."""
+    from cptbench.core.matrix import Direction
+    from cptbench.core.resources import tasks_dir
+    from cptbench.core.spec import LmEvalRef
+    from cptbench.eval.kinds.lmeval import evaluate_lmeval
+
+    hf, vllm = backends
+    task = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
+    documents = _documents()[:3]
+    ours, theirs = evaluate_lmeval(vllm, task, documents), evaluate_lmeval(hf, task, documents)
+    assert ours.value == pytest.approx(theirs.value, rel=1e-5)
+
+
 def test_greedy_generations_equal_hf(backends):
     hf, vllm = backends
     requests = [GenerateRequest(p, max_new_tokens=24) for p in ("The president said", "Music is", "In 1990, the")]

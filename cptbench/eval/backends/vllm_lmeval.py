@@ -15,7 +15,7 @@ def completions_model(backend, batch_size: int):
         tokenizer_backend="huggingface",
         tokenized_requests=True,
         batch_size=batch_size,
-        max_length=backend.max_length,
+        max_length=backend.max_length + 1,  # its rolling windows are max_length - 1 (HFLM's: max_length)
         custom_prefix_token_id=backend.prefix_token_id,
         max_retries=1,
     )
