@@ -55,6 +55,8 @@ class VLLMBackend:
         external server of ``options["url"]`` / ``CPTBENCH_VLLM_URL``."""
         from transformers import AutoConfig, AutoTokenizer
 
+        from cptbench.models.resolve import default_device
+
         tokenizer = AutoTokenizer.from_pretrained(model_path)
         config = AutoConfig.from_pretrained(model_path)
         # a window's prompt carries its last label, and the engine must be able to generate one token:
@@ -64,7 +66,7 @@ class VLLMBackend:
         parameters = _parameter_count(model_path)
         options = dict(options or {})
         url = options.pop("url", None) or os.environ.get(URL_ENV)
-        defaults = {"dtype": "float32" if _no_cuda() else "auto", "max_model_len": max_length + 2}
+        defaults = {"dtype": "float32" if default_device() == "cpu" else "auto", "max_model_len": max_length + 2}
         settings = engine_settings(options, **defaults)  # checked even for an external server
         if settings.max_model_len:  # a smaller engine than the model: windows shrink with it
             max_length = min(max_length, settings.max_model_len - 2)
@@ -190,12 +192,6 @@ class VLLMBackend:
                 if progress:
                     progress(len(chunk))
         return outputs
-
-def _no_cuda() -> bool:
-    import torch
-
-    return not torch.cuda.is_available()
-
 
 def _parameter_count(model_path: Path) -> int:
     """Parameters from the safetensors headers, without loading the weights."""
