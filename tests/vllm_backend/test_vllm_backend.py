@@ -87,9 +87,10 @@ def test_lmeval_task_equals_hf(backends):
 
     hf, vllm = backends
     task = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
-    documents = _documents()[:3]
+    documents = _documents()
+    assert any(len(hf.tokenizer(d)["input_ids"]) > hf.max_length for d in documents)  # windows roll over
     ours, theirs = evaluate_lmeval(vllm, task, documents), evaluate_lmeval(hf, task, documents)
-    assert ours.value == pytest.approx(theirs.value, rel=1e-5)
+    assert ours.value == pytest.approx(theirs.value, rel=1e-6)  # a window one token off moves it ~1e-4
 
 
 def test_greedy_generations_equal_hf(backends):

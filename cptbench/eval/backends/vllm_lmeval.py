@@ -15,7 +15,9 @@ def completions_model(backend, batch_size: int):
         tokenizer_backend="huggingface",
         tokenized_requests=True,
         batch_size=batch_size,
-        max_length=backend.max_length + 1,  # its rolling windows are max_length - 1 (HFLM's: max_length)
+        # it keeps max_length - 1 for the one generated token and rolls windows one shorter again;
+        # + 2 gives HFLM's windows (backend.max_length predicted tokens after one context token)
+        max_length=backend.max_length + 2,
         custom_prefix_token_id=backend.prefix_token_id,
         max_retries=1,
     )
