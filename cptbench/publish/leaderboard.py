@@ -48,6 +48,7 @@ from cptbench.publish.submissions import (
     make_entry,
     record_method_label,
     submission_payload,
+    verification_of,
     waiting_lock,
 )
 
@@ -167,6 +168,7 @@ def submit(
     record_file = Path(record_path) / RECORD_NAME if Path(record_path).is_dir() else Path(record_path)
     record = load_verified_record(record_file)
     suite = check_record(record, str(record_file))
+    header = header.model_copy(update={"verified": verification_of(record_file)})
     submission = Submission.model_validate(submission_payload(record, header))
     directory = Path(root) / suite.name
     with waiting_lock(directory / ".lock", lock_timeout):
@@ -206,14 +208,20 @@ def sync_pages(directory: Path, board: Board, *, write: bool = True) -> list[Pat
 
 
 def row_cells(board: Board, rank_index: int, entry: Entry) -> list[str]:
-    """One ranked row as plain text: #, name, model, method, budget, metrics..., submitted."""
+    """One ranked row as plain text: #, name, model, method, budget, metrics..., submitted, verified."""
     head = [str(rank_index), entry.id, entry.model, record_method_label(entry.submission), entry.submission.suite.budget]
-    return head + [number(entry.values[key].value) for key in board.columns] + [entry.header.submitted.isoformat()]
+    tail = [entry.header.submitted.isoformat(), verified_text(entry.header)]
+    return head + [number(entry.values[key].value) for key in board.columns] + tail
+
+
+def verified_text(header: SubmissionHeader) -> str:
+    """Who re-evaluated the entry (``cptbench verify``), or a dash."""
+    return f"yes (cptbench {header.verified.cptbench_version})" if header.verified else DASH
 
 
 def header_cells(board: Board) -> list[str]:
     metric_heads = [f"{key} {arrow(board.higher_is_better(key))}" for key in board.columns]
-    return ["#", "name", "model", "method", "budget", *metric_heads, "submitted"]
+    return ["#", "name", "model", "method", "budget", *metric_heads, "submitted", "verified"]
 
 
 def describe(board: Board) -> str:
@@ -225,7 +233,9 @@ def describe(board: Board) -> str:
         f"Ranked by `{board.sort}` ({'higher' if board.higher_is_better(board.sort) else 'lower'} is better). "
         "Every entry is validated on submission and again whenever this page is generated: the suite's "
         "content hash, a complete and finite matrix, provenance (model, recipes, seed, versions, budget), "
-        "and every metric recomputed from the matrix."
+        "every metric recomputed from the matrix, every cell recomputed from its per-document details, "
+        "document, item and token counts against the budget, the pinned hash of every data file, and "
+        "the model's name against its size. Entries marked verified were evaluated again by `cptbench verify`."
     )
 
 
@@ -260,6 +270,7 @@ def render_json(board: Board) -> str:
             "rank": i, "id": e.id, "model": e.model, "method": record_method_label(e.submission),
             "description": e.header.method, "submitter": e.header.submitter,
             "budget": e.submission.suite.budget, "seed": e.submission.seed, "submitted": e.header.submitted.isoformat(),
+            "verified": None if e.header.verified is None else e.header.verified.model_dump(mode="json"),
             "metrics": {key: e.values[key].value for key in board.columns},
         }
         for i, e in enumerate(board.entries, start=1)
@@ -302,8 +313,8 @@ def _intro(board: Board) -> Markup:
 
 def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
     """The board table's header cells and rows; a numeric cell carries its sort value (``""``: none)."""
-    kinds = [*_KINDS, *["num"] * len(board.columns), "text"]
-    keys = [None] * len(_KINDS) + [*board.columns, None]
+    kinds = [*_KINDS, *["num"] * len(board.columns), "text", "text"]
+    keys = [None] * len(_KINDS) + [*board.columns, None, None]
     heads = []
     for label, kind, key in zip(header_cells(board), kinds, keys):
         higher = None if key is None else board.higher_is_better(key)
@@ -311,7 +322,7 @@ def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
         heads.append({"label": label, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort})
     rows = []
     for i, entry in enumerate(board.entries, start=1):
-        values = [i, *[None] * (len(_KINDS) - 1), *(entry.values[k].value for k in board.columns), None]
+        values = [i, *[None] * (len(_KINDS) - 1), *(entry.values[k].value for k in board.columns), None, None]
         cells = [
             {"text": text, "num": kind == "num", "value": "" if value is None else repr(value), "link": j == _NAME_COLUMN}
             for j, (text, kind, value) in enumerate(zip(row_cells(board, i, entry), kinds, values))
@@ -354,10 +365,18 @@ def _entry_view(entry: Entry) -> dict:
     facts = [
         ("model", f"{entry.model} ({s.model.source}, {s.model.parameters:,} parameters)"),
         ("method", record_method_label(s)), ("description", h.method), ("submitter", h.submitter or DASH),
-        ("submitted", h.submitted.isoformat()), ("budget", s.suite.budget), ("seed", s.seed),
+        ("submitted", h.submitted.isoformat()), ("verified", _verified_fact(h)), ("budget", s.suite.budget), ("seed", s.seed),
         ("recipes", ", ".join(sorted(s.recipes))), ("versions", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
     ]
     return {"id": entry.id, "facts": facts, "heatmap": _heatmap_view(entry)}
+
+
+def _verified_fact(header: SubmissionHeader) -> str:
+    v = header.verified
+    if v is None:
+        return "no: not re-evaluated (cptbench verify)"
+    return (f"rows {', '.join(map(str, v.rows))} re-evaluated by cptbench {v.cptbench_version} on {v.created[:10]}: "
+            f"{v.cells} cells agree within {v.tolerance:g} (largest difference {v.max_difference:.2g})")
 
 
 def render_html(board: Board) -> str:

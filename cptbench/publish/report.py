@@ -97,6 +97,8 @@ def _header_lines(record: RunRecord) -> list[str]:
     seconds = {key: number(timings.get(f"{key}_seconds"), 1) for key in ("total", "train", "eval")}
     rate = {key: number(timings.get(f"{key}_tokens_per_second"), 0) for key in ("train", "eval")}
     losses = ", ".join(f"{s.stage} {number(s.final_loss, 3)}" for s in record.training) or DASH
+    attempts = record.attempts or []
+    over = f" over {len(attempts)} attempts ({', '.join(number(a, 1) for a in attempts)} s)" if len(attempts) > 1 else ""
     return [
         f"# cptbench report: {suite.name} v{suite.version}",
         "",
@@ -107,7 +109,7 @@ def _header_lines(record: RunRecord) -> list[str]:
         f"- **Method**: {method_label(record.method, record.recipes)}; stages run: {' → '.join(record.stages)}",
         f"- **Backend**: {backend.get('backend', DASH)}, prefix token `{prefix}`{prefix_id} before every "
         f"document, dtype {backend.get('dtype', DASH)}, device {backend.get('device', DASH)}{window}",
-        f"- **Timings**: total {seconds['total']} s, train {seconds['train']} s, eval {seconds['eval']} s; "
+        f"- **Timings**: total {seconds['total']} s{over}, train {seconds['train']} s, eval {seconds['eval']} s; "
         f"train {rate['train']} tokens/s, eval {rate['eval']} tokens/s",
         f"- **Training**: {sum(s.tokens for s in record.training):,} tokens in {len(record.training)} "
         f"stages; final loss {losses}",

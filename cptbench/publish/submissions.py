@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,19 +23,37 @@ from pathlib import Path
 from typing import Literal
 
 from filelock import FileLock, Timeout
-from pydantic import FiniteFloat, NonNegativeFloat, field_validator, model_validator
+from pydantic import Field, FiniteFloat, NonNegativeFloat, field_validator, model_validator
 
 from cptbench.config.suites import Suite, available_suites, load_suite
 from cptbench.core import metrics
 from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.core.io import Strict, read_json_object, validate
-from cptbench.core.records import ColumnModel, MethodRef, RunRecord, SuiteRef, matrix_from_record, verify_metrics
-from cptbench.run.plan import make_plan, method_label
+from cptbench.core.records import (
+    ColumnModel,
+    MethodRef,
+    ModelRef,
+    RunRecord,
+    StageTraining,
+    SuiteRef,
+    matrix_from_record,
+    verify_metrics,
+)
+from cptbench.core.spec import Budget, TaskSpec
+from cptbench.data.sources import load_examples, pinned_hashes
+from cptbench.eval.kinds.base import TaskKind
+from cptbench.eval.kinds.registry import get_kind
+from cptbench.models.resolve import ALIASES, KNOWN_PARAMETERS
+from cptbench.run.plan import Plan, PlannedStage, make_plan, method_label
+from cptbench.run.stage import examples_cap
+from cptbench.run.verify import VERIFICATION_NAME, record_sha256
 
 NAME_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 120
 DEFAULT_METHOD = "naive sequential CPT"
 REQUIRED_PACKAGES = ("cptbench", "torch")
+MODEL_SOURCES = ("alias", "local", "hub")
+CELL_REL_TOL = 1e-9  # a cell and its details are stored from the same sums: only float rounding differs
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -85,11 +104,23 @@ def check_text(text: str) -> str:
 # --- submissions -----------------------------------------------------------------------------
 
 
+class Verified(Strict):
+    """What ``cptbench verify`` found when it re-evaluated the run's base and final rows (every cell agreed)."""
+
+    cptbench_version: str
+    created: str
+    rows: list[int]
+    cells: int = Field(ge=1)
+    tolerance: NonNegativeFloat
+    max_difference: NonNegativeFloat
+
+
 class SubmissionHeader(Strict):
     name: str
     submitter: str | None = None
     submitted: dt.date
     method: str = DEFAULT_METHOD
+    verified: Verified | None = None  # None: not re-evaluated
 
     @field_validator("name")
     @classmethod
@@ -113,6 +144,20 @@ def submission_payload(record: RunRecord, header: SubmissionHeader) -> dict[str,
     return {"submission": header.model_dump(mode="json"), **record.model_dump(mode="json")}
 
 
+def verification_of(record_file: Path) -> Verified | None:
+    """The run's ``verification.json`` when it exists: it must be for this very record, and agree."""
+    path = record_file.parent / VERIFICATION_NAME
+    if not path.is_file():
+        return None
+    raw = read_json_object(path, SubmissionError)
+    if raw.get("record_sha256") != record_sha256(record_file):
+        raise SubmissionError(f"{path}: record_sha256 is not that of {record_file.name} (changed since); run cptbench verify again")
+    if raw.get("verified") is not True:
+        first = (raw.get("disagreements") or ["no verdict"])[0]
+        raise SubmissionError(f"{path}: verified is not true: re-evaluation disagrees with the record ({first})")
+    return validate({k: raw.get(k) for k in Verified.model_fields}, Verified, path, SubmissionError)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -132,25 +177,43 @@ def load_submission(path: Path) -> Submission:
 def check_record(record: RunRecord, source: str) -> Suite:
     """Everything a leaderboard requires of a record; returns the shipped ``Suite``.
 
-    Suite name, version, content hash, budget, stages and tasks equal the shipped suite's; the
-    provenance is present; every derived metric recomputed from the matrix equals the stored one.
-    (Schema version and finite, complete cells are checked when the record is loaded.)
+    No string holds a control character; suite name, version, content hash, budget, stages and
+    tasks equal the shipped suite's; the provenance is present, names one model and one seed, and
+    its data hashes are the pinned data's; every cell equals what its details determine, and every
+    derived metric recomputed from the matrix equals the stored one; each task scored, and each
+    stage trained on, what the budget takes. (Schema version and finite, complete cells are
+    checked when the record is loaded.)
     """
+    _check_strings(record, source)
     suite = _shipped_suite(record, source)
     _check_provenance(record, suite, source)
+    _check_identity(record, source)
+    _check_data_hashes(record, suite, source)
+    _check_cells(record, suite, source)
     problems = verify_metrics(record)
     if problems:
         raise SubmissionError(f"{source}: {problems[0]}")
+    budget = suite.budgets[record.suite.budget]
+    _check_eval_counts(record, suite, budget, source)
+    _check_training(record, suite, budget, source)
     return suite
+
+
+def _method(record: RunRecord, suite: Suite) -> MethodRef:
+    return record.method or MethodRef(order=[s.name for s in suite.stages])
+
+
+def _plan(record: RunRecord, suite: Suite, source: str) -> Plan:
+    """The plan the record's method ran (stage order, joint stage, replay)."""
+    try:
+        return make_plan(suite, _method(record, suite))
+    except ConfigError as exc:
+        raise SubmissionError(f"{source}: method: {exc}") from None
 
 
 def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
     """The suite as the record's method ran it (stage order, joint stage)."""
-    method = record.method or MethodRef(order=[s.name for s in suite.stages])
-    try:
-        return make_plan(suite, method).suite
-    except ConfigError as exc:
-        raise SubmissionError(f"{source}: method: {exc}") from None
+    return _plan(record, suite, source).suite
 
 
 def record_method_label(record: RunRecord) -> str:
@@ -207,6 +270,205 @@ def _check_provenance(record: RunRecord, suite: Suite, source: str) -> None:
         raise SubmissionError(f"{source}: data: no data file hashes")
 
 
+# --- a record against itself: one string per line, one model, one seed ----------------------
+
+
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    """``(where, text)`` for every string of a JSON value, dictionary keys included."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{path or 'record'} key", key
+            yield from _strings(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def _check_strings(record: RunRecord, source: str) -> None:
+    """No string may hold a control character: any of them may be shown on the board (model,
+    recipes, versions...), where a newline splits a table row and an escape sequence reaches a
+    terminal. (No field of an honest record needs one.)"""
+    for where, text in _strings(record.model_dump(mode="json"), ""):
+        if _CONTROL.search(text):
+            raise SubmissionError(f"{source}: {where}: {_shown(text)} contains control characters")
+
+
+def shown_model(model: ModelRef) -> str:
+    """The model as the board shows it; a local directory by its last component only."""
+    return Path(model.reference).name if model.source == "local" else model.reference
+
+
+def _check_identity(record: RunRecord, source: str) -> None:
+    """Fields that say the same thing twice must agree: a model's name and its size (a record
+    relabelled from the tiny model to SmolLM2 keeps the tiny model's count), and the seed."""
+    model = record.model
+    if model.source not in MODEL_SOURCES:
+        raise SubmissionError(f"{source}: model.source {_shown(model.source)} is not one of {', '.join(MODEL_SOURCES)}")
+    if model.source == "alias" and model.reference not in ALIASES:
+        raise SubmissionError(f"{source}: model.reference {_shown(model.reference)} is not an alias ({', '.join(sorted(ALIASES))})")
+    name = shown_model(model)
+    known = KNOWN_PARAMETERS.get(name.strip().lower())
+    if known is not None and model.parameters != known:
+        raise SubmissionError(
+            f"{source}: model.parameters {model.parameters:,} differ from the {known:,} of {_shown(name)} (another model)"
+        )
+    determinism = record.environment.get("determinism")
+    seed = determinism.get("seed") if isinstance(determinism, dict) else None
+    if seed is None:
+        raise SubmissionError(f"{source}: environment.determinism.seed: missing (the seed the run set)")
+    if type(seed) is not int or seed != record.seed:
+        raise SubmissionError(f"{source}: seed {record.seed} differs from environment.determinism.seed {seed!r}")
+
+
+# --- a record against its details: cells, items scored, documents trained ------------------
+
+
+def _task_kinds(record: RunRecord, suite: Suite) -> list[tuple[TaskSpec, TaskKind]]:
+    """The suite's task and kind behind each column (names were checked against the suite)."""
+    specs = {t.name: t for t in suite.tasks}
+    return [(specs[column.name], get_kind(specs[column.name].kind)) for column in record.tasks]
+
+
+def _check_cells(record: RunRecord, suite: Suite, source: str) -> None:
+    """Every cell equals what its details determine (BPB = summed NLL / (ln 2 x bytes), accuracy =
+    correct / items, ...): the metrics are recomputed from the matrix, so a matrix rewritten
+    together with its metrics is caught only here."""
+    rows, columns = len(record.matrix), len(record.tasks)
+    if len(record.details) != rows or any(len(row) != columns for row in record.details):
+        raise SubmissionError(f"{source}: details: expected {rows} rows of {columns} cells, as the matrix")
+    kinds = _task_kinds(record, suite)
+    for i, (values, cells) in enumerate(zip(record.matrix, record.details)):
+        for (task, kind), value, details in zip(kinds, values, cells):
+            where = f"details[{i}][{task.name}]"
+            try:
+                expected = kind.recomputed(task, details)
+            except KeyError as exc:
+                raise SubmissionError(f"{source}: {where}: missing {exc.args[0]!r} (the cell is computed from it)") from None
+            except (ArithmeticError, ValueError) as exc:
+                raise SubmissionError(f"{source}: {where}: the cell cannot be recomputed ({exc})") from None
+            for key, want in expected.items():
+                stored = value if key == "value" else details.get(key)
+                if stored is None or not math.isclose(stored, want, rel_tol=CELL_REL_TOL, abs_tol=1e-12):
+                    field = f"matrix[{i}][{task.name}]" if key == "value" else f"{where}.{key}"
+                    raise SubmissionError(f"{source}: {field} {stored!r} differs from {want!r}, recomputed from its details")
+
+
+def _taken(count: int | float, cap: int | None, available, where: str, source: str) -> None:
+    """``count`` items are what a budget ``cap`` takes from data holding ``available()`` (None:
+    unknown): ``min(cap, available)``, the rule of ``data.corpus.spread`` and of the stages.
+
+    The data is read only when the count is below the cap or there is no cap: a count equal to a
+    cap needs no data (every shipped cap is far below what its data holds)."""
+    if cap is not None and count == cap:
+        return
+    if cap is not None and count > cap:
+        raise SubmissionError(f"{source}: {where} {count:g} exceeds the budget's {cap}")
+    try:
+        held = available()
+    except CptbenchError as exc:
+        raise SubmissionError(
+            f"{source}: {where} {count:g} is below the budget's {cap}; the data to check it could not be read ({exc})"
+        ) from None
+    expected = held if cap is None or held is None else min(cap, held)
+    if expected is not None and count != expected:
+        raise SubmissionError(f"{source}: {where} {count:g} differs from the {expected} the budget takes (cap {cap}, data {held})")
+
+
+def _check_eval_counts(record: RunRecord, suite: Suite, budget: Budget, source: str) -> None:
+    """Each task scored the items the budget takes, the same in every row (a smoke run relabelled
+    small keeps its 2 documents per task)."""
+    for j, (task, kind) in enumerate(_task_kinds(record, suite)):
+        counts = [row[j].get(kind.count_detail) for row in record.details]
+        for i, count in enumerate(counts):
+            where = f"details[{i}][{task.name}].{kind.count_detail}"
+            if count is None:
+                raise SubmissionError(f"{source}: {where}: missing (how many items the cell scored)")
+            if count != counts[0]:
+                raise SubmissionError(f"{source}: {where} {count!r} differs from row 0's {counts[0]!r} (every row scores the same items)")
+
+        def available(task=task, kind=kind) -> int | None:
+            # the inputs a run builds (an lm-eval task with its own data: unknown here)
+            items = kind.inputs(task, suite, dataclasses.replace(budget, **{kind.budget_cap: None})).items
+            return len(items) if task.data is not None else None
+
+        _taken(counts[0], kind.cap(budget), available, f"details[0][{task.name}].{kind.count_detail}", source)
+
+
+def _check_training(record: RunRecord, suite: Suite, budget: Budget, source: str) -> None:
+    """Each stage trained on what the budget takes: token caps for cpt stages (replay within its
+    share), ``min(cap, available)`` examples for sft / grpo stages."""
+    plan = _plan(record, suite, source)
+    names = [stage.stage for stage in record.training]
+    if names != [p.stage.name for p in plan.stages]:
+        raise SubmissionError(f"{source}: training: stages {names} differ from the stages run {record.stages}")
+    for planned, stage in zip(plan.stages, record.training):
+        where = f"training[{stage.stage}]"
+        if stage.kind != planned.stage.kind:
+            raise SubmissionError(f"{source}: {where}.kind {stage.kind!r} differs from the suite's {planned.stage.kind!r}")
+        if stage.sources:
+            for key, total in (("documents", stage.documents), ("corpus_tokens", stage.corpus_tokens)):
+                parts = sum(counts.get(key.removeprefix("corpus_"), 0) for counts in stage.sources.values())
+                if parts != total:
+                    raise SubmissionError(f"{source}: {where}.{key} {total} differs from the sum over its sources ({parts})")
+        if stage.kind == "cpt":
+            epochs = record.recipes.get(planned.stage.recipe, {}).get("num_train_epochs", 1.0)
+            _check_cpt_stage(planned, stage, plan.method, budget, epochs, f"{source}: {where}")
+        else:
+            data = planned.sources[0].data
+            _taken(stage.documents, examples_cap(stage.kind, budget), lambda data=data: len(load_examples(data).items),
+                   f"{where}.documents", source)
+
+
+def _check_cpt_stage(planned: PlannedStage, stage: StageTraining, method: MethodRef, budget: Budget, epochs: object,
+                     where: str) -> None:
+    """The token caps of ``train.replay.mix_replay``: each own source within the cap (the whole of
+    it, or (1 - f) of it when replay is budget-neutral; one document may exceed it), replay within
+    f / (1 - f) of the own tokens; every corpus token trained once per epoch (``train.cpt``)."""
+    own = [s.name for s in planned.sources]
+    replayed = [s.name for s in planned.replay]
+    sources = stage.sources or ({own[0]: {"documents": stage.documents, "tokens": stage.corpus_tokens}} if len(own) == 1 else {})
+    unknown = sorted(set(sources) - set(own) - set(replayed))
+    if unknown:
+        raise SubmissionError(f"{where}.sources: {_shown(unknown[0])} is not a source of this stage")
+    fraction = method.replay_fraction if replayed else 0.0
+    cap, why = budget.train_tokens, f"budget {budget.name!r}"
+    if cap is not None and fraction and method.replay_budget_neutral:
+        cap, why = round((1 - fraction) * cap), f"{why} less budget-neutral replay {fraction:.0%}"
+    for name in own:
+        counts = sources.get(name, {})
+        if cap is not None and counts.get("tokens", 0) > cap and counts.get("documents", 0) > 1:
+            raise SubmissionError(f"{where}.sources.{name}.tokens {counts['tokens']} exceed the {cap} new tokens of {why}")
+    own_tokens = sum(sources.get(name, {}).get("tokens", 0) for name in own)
+    replay_tokens = sum(sources.get(name, {}).get("tokens", 0) for name in replayed)
+    if replay_tokens > int(fraction / (1 - fraction) * own_tokens):
+        raise SubmissionError(f"{where}: {replay_tokens} replayed tokens exceed replay {fraction:.0%} of {own_tokens} new ones")
+    if isinstance(epochs, int | float) and stage.tokens > stage.corpus_tokens * max(1, math.ceil(epochs)):
+        raise SubmissionError(f"{where}.tokens {stage.tokens} exceed the corpus's {stage.corpus_tokens} x {epochs:g} epochs")
+
+
+# --- a record against the pinned data --------------------------------------------------------
+
+
+def _check_data_hashes(record: RunRecord, suite: Suite, source: str) -> None:
+    """The record hashes exactly the files the suite reads, and each hash is the pinned one (the
+    data sources pin their upstream files): a run on other data is another benchmark."""
+    expected: dict[str, str] = {}
+    for data in [s.data for s in suite.stages] + [t.data for t in suite.tasks if t.data is not None]:
+        expected.update(pinned_hashes(data))
+    for key in sorted(expected.keys() | record.data.keys()):
+        if key not in record.data:
+            raise SubmissionError(f"{source}: data.{key}: missing (the suite reads it)")
+        if key not in expected:
+            raise SubmissionError(f"{source}: data.{key}: not a file the {suite.name} suite reads")
+        if record.data[key] != expected[key]:
+            raise SubmissionError(
+                f"{source}: data.{key}: sha256 {record.data[key][:12]}... differs from the pinned "
+                f"{expected[key][:12]}... (the run read other data)"
+            )
+
+
 # --- leaderboard entries: validated submissions with their recomputed metrics ---------------
 
 
@@ -223,8 +485,7 @@ class Entry:
     @property
     def model(self) -> str:
         """The model reference; a local directory is shown by its last component only."""
-        ref = self.submission.model
-        return Path(ref.reference).name if ref.source == "local" else ref.reference
+        return shown_model(self.submission.model)
 
 
 def make_entry(submission: Submission) -> Entry:
@@ -235,7 +496,9 @@ def make_entry(submission: Submission) -> Entry:
 def load_entries(directory: Path, suite: Suite) -> list[Entry]:
     """Every submission of ``directory``, each validated against the shipped suite."""
     entries = []
-    for path in sorted((directory / "submissions").glob("*.json")):
+    paths = sorted((directory / "submissions").glob("*.json"))
+    _check_distinct_ids(paths)
+    for path in paths:
         submission = load_submission(path)
         if submission.submission.name != path.stem:
             raise SubmissionError(f"{path}: submission.name {submission.submission.name!r} differs from the file name")
@@ -244,6 +507,16 @@ def load_entries(directory: Path, suite: Suite) -> list[Entry]:
         check_record(submission, str(path))
         entries.append(make_entry(submission))
     return entries
+
+
+def _check_distinct_ids(paths: list[Path]) -> None:
+    """Ids differ in more than case: ``submit`` refuses such a clash, and a case-insensitive file
+    system (macOS, Windows) would check out only one of the two files."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.stem.lower(), path)
+        if first != path:
+            raise SubmissionError(f"{path}: id {path.stem!r} differs from {first.name} only in case")
 
 
 # --- one writer per leaderboard at a time ----------------------------------------------------

@@ -40,13 +40,15 @@ class Plan:
     stages: tuple[PlannedStage, ...]
 
 
-def check_method(method: str, replay: float) -> None:
+def check_method(method: str, replay: float, replay_extra: bool = False) -> None:
     if method not in METHODS:
         raise ConfigError(f"--method {method}: not one of {', '.join(METHODS)}")
     if not 0 <= replay < 1:
         raise ConfigError(f"--replay {replay}: a fraction in [0, 1)")
     if replay and method != "naive":
         raise ConfigError(f"--replay {replay}: replay applies to --method naive only (got {method})")
+    if replay_extra and not replay:
+        raise ConfigError("--replay-extra: applies with --replay only (a fraction above 0)")
 
 
 def reorder(suite: Suite, order: tuple[str, ...]) -> Suite:

@@ -7,6 +7,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from cptbench.core.errors import ConfigError
+
 PACKAGES = ("cptbench", "torch", "transformers", "trl", "datasets", "accelerate", "tokenizers")
 
 
@@ -28,6 +30,15 @@ def git_sha() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+MAX_SEED = 2**32 - 1  # numpy's seeding (and TRL's set_seed) refuses anything outside 0 .. 2**32 - 1
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed the seeding would refuse, before anything is written."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed {seed}: expected an integer from 0 to {MAX_SEED}")
 
 
 def make_deterministic(seed: int) -> dict[str, object]:

@@ -34,10 +34,11 @@ from cptbench.eval.kinds.base import Cell, EvalContext
 from cptbench.eval.kinds.registry import get_kind
 from cptbench.eval.scoring import evaluate_task
 from cptbench.models.resolve import ResolvedModel, resolve_model
+from cptbench.run.attempts import Attempts
 from cptbench.run.lock import run_lock
 from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
-from cptbench.run.provenance import environment, make_deterministic
-from cptbench.run.store import RunDir
+from cptbench.run.provenance import check_seed, environment, make_deterministic
+from cptbench.run.store import RunDir, writable_folder
 from cptbench.train.recipes import Recipe
 
 PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
@@ -120,7 +121,7 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
             reporter.log(f"{run.record}: this configuration already finished; nothing to do")
             return load_record(run.record)
         determinism = make_deterministic(config.seed)
-        loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets)
+        loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets, Attempts(run, started))
         rows = [loop.evaluate(0, "base", inputs.model.path)]
         training: list[StageTraining] = []
         done = loop.finished_stage()
@@ -139,14 +140,15 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
             rows.append(loop.evaluate(stage.index, stage.name, current))
             reporter.update("stages", advance=1)
         reporter.finish("stages")
-        record = _record(config, inputs, loop, rows, training, determinism, started)
+        record = _record(config, inputs, loop, rows, training, determinism)
         write_json_atomic(run.record, record.model_dump(mode="json"))
     return record
 
 
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
-    check_method(config.method, config.replay)
+    check_seed(config.seed)
+    check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
     hashes: dict[str, str] = {}
@@ -186,8 +188,7 @@ def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[s
 
 def _check_disk(out_dir: Path, model_path: Path) -> None:
     weights = sum(f.stat().st_size for f in model_path.glob("*.safetensors"))
-    existing = next(p for p in [out_dir, *out_dir.absolute().parents] if p.exists())
-    free = shutil.disk_usage(existing).free
+    free = shutil.disk_usage(writable_folder(out_dir)).free
     if free < 3 * weights:
         raise DataError(f"--out {out_dir}: {free / 2**30:.1f} GiB free, checkpoints need about {3 * weights / 2**30:.1f} GiB")
 
@@ -213,8 +214,9 @@ def _claim_run_dir(run: RunDir, config: RunConfig, inputs: _Inputs) -> None:
 class _StageLoop:
     """Training and evaluation of one run, resuming from what earlier attempts finished."""
 
-    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets) -> None:
+    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets, attempts: Attempts) -> None:
         self.config = config
+        self.attempts = attempts
         self.suite = suite  # as planned: stages in run order (or the single joint stage)
         self.run = run
         self.reporter = reporter
@@ -258,14 +260,14 @@ class _StageLoop:
         write_json_atomic(self.run.backend, {"settings": self.backend_settings, "parameters": self.parameters})
         self.reporter.start("eval", f"evaluate after {label}", sum(len(self.eval_sets[t.name]) for t in tasks))
         try:
-            cells = self._score(backend, row, label, tasks)
+            cells = self._score(backend, row, label, tasks, started)
         finally:
             backend.close()
         self.reporter.finish("eval")
         self.eval_seconds += time.perf_counter() - started
         return cells
 
-    def _score(self, backend, row: int, label: str, tasks) -> dict[str, Cell]:
+    def _score(self, backend, row: int, label: str, tasks, started: float) -> dict[str, Cell]:
         cells = {}
         context = EvalContext(self.config.budget, progress=lambda n: self.reporter.update("eval", advance=n))
         for task in tasks:
@@ -273,6 +275,7 @@ class _StageLoop:
             cell = evaluate_task(backend, task, self.eval_sets[task.name], context)
             write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
+            self.attempts.save(eval_seconds=self.eval_seconds + time.perf_counter() - started)
             crash_point(f"eval:{row}:{task.name}")
             cells[task.name] = cell
             if task.kind == "bpb":
@@ -315,6 +318,7 @@ class _StageLoop:
         summary, per_step = train_stage(job, inputs.stage_data, progress)
         self.reporter.finish("train")
         write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), **per_step})
+        self.attempts.save(eval_seconds=self.eval_seconds)
         for earlier in self.suite.stages[: stage.index - 1]:  # keep only the last stage's checkpoint
             shutil.rmtree(self.run.checkpoint(earlier.index, earlier.name), ignore_errors=True)
         self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
@@ -327,12 +331,13 @@ def _tokenizer(path: Path):
     return AutoTokenizer.from_pretrained(path)
 
 
-def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism, started) -> RunRecord:
+def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training, determinism) -> RunRecord:
     suite = inputs.plan.suite
     columns = tuple(task.column for task in suite.tasks)
     matrix = ResultMatrix(tuple(s.name for s in suite.stages), columns, tuple(tuple(r) for r in rows))
     train_seconds = sum(t.seconds for t in training)
     train_tokens = sum(t.tokens for t in training)
+    loop.attempts.save(eval_seconds=loop.eval_seconds)
     return RunRecord(
         schema_version=1,
         cptbench_version=__version__,
@@ -362,10 +367,11 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
         method=inputs.plan.method,
+        attempts=loop.attempts.seconds(),
         timings={
-            "total_seconds": time.perf_counter() - started,
+            "total_seconds": loop.attempts.total("seconds"),  # every attempt's, for a resumed run
             "train_seconds": train_seconds,
-            "eval_seconds": loop.eval_seconds,
+            "eval_seconds": loop.attempts.total("eval_seconds"),
             "train_tokens_per_second": train_tokens / train_seconds if train_seconds else 0.0,
             "eval_tokens_per_second": loop.rolling_tokens / loop.rolling_seconds if loop.rolling_seconds else 0.0,
         },

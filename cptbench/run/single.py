@@ -14,13 +14,17 @@ from pathlib import Path
 
 from cptbench.core.errors import ConfigError, DataError
 from cptbench.core.io import read_text
+from cptbench.run.provenance import check_seed
+from cptbench.run.store import writable_folder
 from cptbench.train.common import StepProgress, TrainResult
 
 REQUIRED = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference", "decision")}
+CHAT_FIELDS = ("prompt", "completion")  # a string, or a list of chat messages; every other field: a string
 
 
 def read_rows(path: Path, kind: str) -> list[dict]:
-    """The JSONL rows of ``path``; a malformed line or a missing field is one DataError naming both."""
+    """The JSONL rows of ``path``; a malformed line, or a missing or mistyped field, is one DataError
+    naming the file, line and field (checked here: TRL would fail deep inside, after creating folders)."""
     rows = []
     for number, line in enumerate(read_text(path, DataError).splitlines(), start=1):
         if not line.strip():
@@ -34,10 +38,36 @@ def read_rows(path: Path, kind: str) -> list[dict]:
         for field in REQUIRED[kind]:
             if field not in row or row[field] in ("", None, []):
                 raise DataError(f"{path}: line {number}: {field}: required for --kind {kind}")
+            problem = _type_problem(field, row[field], row, rows[0] if rows else row)
+            if problem:
+                raise DataError(f"{path}: line {number}: {field}: {problem}")
         rows.append(row)
     if not rows:
         raise DataError(f"{path}: no rows")
     return rows
+
+
+def _type_problem(field: str, value: object, row: dict, first: dict) -> str | None:
+    """What is wrong with a present field's type, if anything. TRL renders prompt and completion
+    with the chat template or neither, and one dataset column holds one type: one form throughout."""
+    if field not in CHAT_FIELDS:
+        return None if isinstance(value, str) else f"expected a string, got {type(value).__name__}"
+    if not (isinstance(value, str) or (isinstance(value, list) and all(_is_message(m) for m in value))):
+        return f"expected a string or a list of {{role, content}} chat messages, got {type(value).__name__}"
+    form = _form(value)
+    if field == "completion" and form != _form(row["prompt"]):
+        return f"{form}, but prompt is {_form(row['prompt'])}: use one form for both"
+    if form != _form(first[field]):
+        return f"{form}, but the first row's is {_form(first[field])}: use one form throughout"
+    return None
+
+
+def _form(value: object) -> str:
+    return "a string" if isinstance(value, str) else "chat messages"
+
+
+def _is_message(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("role"), str) and isinstance(value.get("content"), str)
 
 
 def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | None = None, seed: int = 0,
@@ -48,8 +78,10 @@ def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | Non
 
     if kind not in REQUIRED:
         raise ConfigError(f"--kind {kind}: not one of {', '.join(REQUIRED)}")
+    check_seed(seed)
     loaded = load_recipe(recipe or kind, kind)
     rows = read_rows(data, kind)
+    writable_folder(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(f"--out {out}: exists and is not empty; choose another folder or pass --force")
     start = resolve_model(model).path

@@ -45,8 +45,7 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
         result = train_cpt(job.start, corpus.texts, job.recipe, job.checkpoint, **common)
         size, corpus_tokens, order_hash = len(corpus.texts), corpus.tokens, corpus.order_hash
     else:
-        limit = job.budget.train_examples if stage.kind == "sft" else job.budget.rl_prompts
-        examples = _chosen_examples(data[job.planned.sources[0].name], limit, job.seed)
+        examples = _chosen_examples(data[job.planned.sources[0].name], examples_cap(stage.kind, job.budget), job.seed)
         result = _train_examples(stage.kind, job, examples, common)
         size, corpus_tokens = len(examples), result.tokens
         order_hash = hashlib.sha256("\x1e".join(e.id for e in examples).encode()).hexdigest()
@@ -63,6 +62,11 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
         per_step["reward_steps"] = {name: [v if math.isfinite(v) else None for v in values]
                                     for name, values in result.rewards.items()}
     return summary, per_step
+
+
+def examples_cap(kind: str, budget: Budget) -> int | None:
+    """How many examples an sft / grpo stage takes (None: all)."""
+    return budget.train_examples if kind == "sft" else budget.rl_prompts
 
 
 def cpt_corpus(job: StageJob, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:

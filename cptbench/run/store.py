@@ -3,6 +3,7 @@
     RUN_DIR/
       record.json                 the run record (written last)
       config.json                 what was asked for (suite hash, model, budget, seed, recipes)
+      attempts.json               wall and evaluation seconds of each process that worked on the run
       backend.json                evaluation settings (prefix token, window, dtype) and model size
       eval/<t>-<stage>/<task>.json one finished evaluation (row t of the matrix, one cell)
       train/<t>-<stage>.json      one finished training stage (tokens, steps, sources; losses and learning rates per step)
@@ -18,10 +19,12 @@ train file exist; a cell is finished when its file exists. Resuming trusts nothi
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench.core.constants import RECORD_NAME
+from cptbench.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class RunDir:
     @property
     def config(self) -> Path:
         return self.root / "config.json"
+
+    @property
+    def attempts(self) -> Path:
+        return self.root / "attempts.json"
 
     @property
     def backend(self) -> Path:
@@ -72,3 +79,16 @@ class RunDir:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a", encoding="utf-8") as handle:
             handle.write(line.rstrip() + "\n")
+
+
+def writable_folder(out: Path) -> Path:
+    """The folder ``--out`` will be made in (``out`` itself, or its nearest existing parent),
+    checked before any work: a file there, or a place nothing can be created in, is one line."""
+    existing = next(p for p in [out, *out.absolute().parents] if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+    try:  # permission bits say little to root or on read-only mounts (/proc): try it
+        tempfile.TemporaryDirectory(dir=existing, prefix=".cptbench-probe-").cleanup()
+    except OSError:
+        raise ConfigError(f"--out {out}: {existing} is not writable") from None
+    return existing

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.io import Strict
 
 
-class LoraSpec(Strict):
+class _Finite(Strict):
+    """Every number finite: ``.inf`` passes ``gt=0`` and NaN passes an unbounded float, and either
+    would only fail later, when the run's config.json is written (JSON has neither)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class LoraSpec(_Finite):
     """peft LoRA adapters, trained during a stage and merged into the weights at its end (so the
     next stage and the evaluation see a plain model of the original architecture)."""
 
@@ -23,7 +30,7 @@ class LoraSpec(Strict):
     )
 
 
-class _Recipe(Strict):
+class _Recipe(_Finite):
     """Optimizer and schedule settings shared by every trainer kind.
 
     Schedules (per stage): ``cosine`` re-warms and re-decays in every stage; ``constant_with_warmup``

@@ -3,11 +3,10 @@ the completion only, rendered with the model's chat template."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from cptbench.core.errors import ConfigError, DataError
+from cptbench.core.errors import ConfigError
 from cptbench.train.common import (
     StepProgress,
     TrainResult,
@@ -37,8 +36,9 @@ def train_sft(
     Each example is ``{"prompt": [{"role": "user", ...}], "completion": [{"role": "assistant", ...}]}``
     (further keys are ignored). TRL renders prompt + completion with the tokenizer's chat template
     and masks every prompt token out of the loss (``completion_only_loss``). Examples are padded,
-    not packed, and truncated to ``max_length`` (the recipe's, capped at the model's context) from
-    the end. ``tokens`` counts the non-padding tokens the model saw (prompt + completion).
+    not packed, and cut to ``max_length`` (the recipe's, capped at the model's context) from the
+    start: a long prompt loses its beginning, the completion is kept. ``tokens`` counts the
+    non-padding tokens the model saw (prompt + completion).
 
     Resuming works as in ``train_cpt`` (``recipe.save_steps`` and a kept ``work_dir``), and so does
     ``recipe.lora`` (adapters merged before saving: ``out_dir`` holds a plain model).
@@ -56,6 +56,11 @@ def train_sft(
     config = SFTConfig(
         **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
         max_length=min(recipe.max_length, model.config.max_position_embeddings),
+        # An example longer than max_length loses the start of its prompt, not the end of its answer:
+        # the loss is on the completion (whose last line is the answer), and evaluation cuts long
+        # contexts from the left too. TRL's default (keep_start) would drop every example whose
+        # prompt alone fills the context. (TRL marks keep_end deprecated for v2; it is pinned at 1.x.)
+        truncation_mode="keep_end",
         packing=False,
         completion_only_loss=True,
         include_num_input_tokens_seen="non_padding",
@@ -72,11 +77,6 @@ def train_sft(
         processing_class=tokenizer,
         callbacks=[loss_monitor(progress)],
     )
-    if len(trainer.train_dataset) == 0:  # TRL drops examples whose completion was truncated away
-        if temporary:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        raise DataError(f"max_length: every example's completion lies beyond {config.max_length} tokens "
-                        "(prompt too long for the model's context or the recipe)")
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
     return stage_result(trainer, out_dir, seconds)
 

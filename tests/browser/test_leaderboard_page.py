@@ -4,6 +4,7 @@ entry renders with its heatmap, clicking a column header sorts the table, the co
 import functools
 import http.server
 import json
+import math
 import shutil
 import threading
 
@@ -26,12 +27,19 @@ NAMES = ("bravo", "alpha", "charlie")
 
 
 def variant(record: dict, k: int) -> dict:
-    """A valid record with different numbers: later rows of the BPB columns shifted, metrics recomputed."""
+    """A valid record with different numbers: later rows of the BPB columns shifted, their details
+    and the metrics made to agree (the leaderboard recomputes every cell from its details)."""
     changed = json.loads(json.dumps(record))
     for t in range(1, len(changed["matrix"])):
         for j, task in enumerate(changed["tasks"]):
             if task["metric"] == "bpb":
-                changed["matrix"][t][j] += 0.01 * k * t * (1 if (j + k) % 2 else -1)
+                value = changed["matrix"][t][j] = changed["matrix"][t][j] + 0.01 * k * t * (1 if (j + k) % 2 else -1)
+                details = changed["details"][t][j]
+                if "nll" in details:  # cptbench's own BPB: summed NLL over bytes
+                    details["nll"] = value * math.log(2) * details["bytes"]
+                    details["perplexity"] = math.exp(details["nll"] / details["tokens"])
+                if "byte_perplexity" in details:  # lm-eval's bits_per_byte
+                    details["byte_perplexity"] = 2**value
     changed["metrics"] = metrics.as_dict(metrics.compute_all(matrix_from_record(RunRecord.model_validate(changed))))
     return changed
 

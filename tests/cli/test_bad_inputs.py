@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
+from cptbench.core.resources import tasks_dir
 
 SUITE = """\
 name: mini
@@ -21,6 +22,9 @@ budgets:
 default_budget: smoke
 """
 RECIPE = "kind: cpt\nlearning_rate: 1.0e-3\nmax_length: 64\n"
+NEWS_TASK = "kind: bpb, stage: general, data: {source: crossner, domain: politics, split: dev}"
+LMEVAL_TASK = (f"kind: lmeval, stage: general, data: {{source: crossner, domain: politics, split: dev}}, "
+               f"lmeval: {{task: no_such_task, include: {tasks_dir() / 'lmeval'}, metric: bits_per_byte, direction: lower}}")
 
 
 @pytest.fixture
@@ -77,11 +81,15 @@ RUN_CASES = {
     "unknown domain": (suite_case("domain: politics, splits", "domain: cooking, splits"), ["cooking"]),
     "recipe unknown field": (recipe_case("max_length: 64", "max_length: 64\nlr: 0.1"), ["recipe.yaml", "lr", "unknown field"]),
     "recipe negative learning rate": (recipe_case("1.0e-3", "-1.0e-3"), ["recipe.yaml", "learning_rate"]),
+    "recipe infinite learning rate": (recipe_case("1.0e-3", ".inf"), ["recipe.yaml", "learning_rate", "finite"]),
+    "recipe infinite weight decay": (recipe_case("max_length: 64", "max_length: 64\nweight_decay: .inf"), ["recipe.yaml", "weight_decay", "finite"]),
+    "recipe infinite LoRA alpha": (recipe_case("max_length: 64", "max_length: 64\nlora: {alpha: .inf}"), ["recipe.yaml", "lora.alpha", "finite"]),
     "recipe missing": (lambda w: (w / "recipe.yaml").unlink(), ["recipe.yaml", "not found"]),
     "recipe of another kind": (recipe_case("kind: cpt", "kind: grpo"), ["recipe.yaml", "kind: recipe is for 'grpo' stages"]),
     "recipe unknown kind": (recipe_case("kind: cpt", "kind: dpo"), ["recipe.yaml", "kind: 'dpo'"]),
     "WSD decay too long": (recipe_case("max_length: 64", "max_length: 64\nlr_scheduler_type: warmup_stable_decay\ndecay_ratio: 0.95"), ["recipe.yaml", "decay_ratio"]),
     "explanation without metric": (suite_case("kind: bpb, stage: general, data: {source: crossner, domain: politics, split: dev}", "kind: explanation, stage: general, data: {source: pubmedqa, split: test}"), ["suite.yaml", "tasks.1", "metric: required"]),
+    "unknown lm-eval task": (suite_case(NEWS_TASK, LMEVAL_TASK), ["suite.yaml", "task news_bpb: lmeval.task", "'no_such_task'"]),
     "decision task on crossner": (suite_case("kind: bpb, stage: general", "kind: decision, stage: general"), ["suite.yaml", "tasks.1", "data.source"]),
     "crossner without domain": (suite_case("source: crossner, domain: politics, splits", "source: crossner, splits"), ["suite.yaml", "stages.0.data", "domain: required"]),
     "missing split file": (lambda w: (w / "data" / "crossner" / "politics" / "dev.txt").unlink(), ["politics/dev.txt"]),
@@ -110,6 +118,11 @@ def test_bad_run_input(world, name):
         (["--budget", "huge"], "--budget huge"),
         (["--model", "not-a-model"], "--model not-a-model"),
         (["--seed", "abc"], "--seed"),
+        (["--seed", "-1"], "--seed -1: expected an integer from 0 to 4294967295"),
+        (["--seed", str(2**70)], f"--seed {2**70}: expected an integer from 0 to 4294967295"),
+        (["--replay-extra"], "--replay-extra: applies with --replay only"),
+        pytest.param(["--out", "/proc/cptbench-run"], "--out /proc/cptbench-run: /proc is not writable",
+                     marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc here")),
         (["--method", "ewc"], "--method ewc"),
         (["--order", "sideways"], "--order 'sideways'"),
         (["--order", "random:x"], "--order 'random:x'"),
@@ -128,6 +141,14 @@ def test_bad_options(world, extra, fragment):
     result, out = run(world, *extra)  # a later --model overrides run()'s own
     assert result.exit_code == 2 and fragment in result.output, result.output
     assert not out.exists()
+
+
+def test_out_is_a_file(world):
+    out = world / "out"
+    out.write_text("notes\n")
+    result, _ = run(world)
+    assert result.exit_code == 2 and f"--out {out}: {out} is a file, not a folder" in result.output, result.output
+    assert out.read_text() == "notes\n"
 
 
 def test_model_directory_without_weights(world):

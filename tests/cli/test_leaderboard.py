@@ -44,6 +44,9 @@ def error_line(output: str) -> str:
     return lines[0]
 
 
+SMALL_CAPS = {"budget": "small", "train_tokens": 6144, "eval_docs": 6, "probe_items": 8}
+
+
 def drop_cell(record):
     record["matrix"][2].pop()
 
@@ -64,6 +67,10 @@ RECORD_CASES = {
     "missing recipes": (lambda r: r.update(recipes={}), "recipes.cpt: missing"),
     "missing package versions": (drop_packages, "environment.packages: missing"),
     "empty model reference": (lambda r: r["model"].update(reference=" "), "model.reference is empty"),
+    # a smoke run passed off as a small one: caps copied, its details still show 2 documents per task
+    "smoke run relabelled small": (lambda r: r["suite"].update(SMALL_CAPS), "details[0][politics_bpb].documents 2"),
+    "tiny model relabelled smollm2": (lambda r: r["model"].update(reference="smollm2-135m-instruct"), "model.parameters 90,624"),
+    "newline in model reference": (lambda r: r["model"].update(reference="tiny-llama\n| 1 | x |"), "model.reference: 'tiny-llama\\n"),
 }
 
 

@@ -1,6 +1,7 @@
 """``cptbench train``: one stage outside a suite, from a local JSONL file, with the tiny model."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -57,6 +58,14 @@ def test_sft_stage_with_plain_text_prompts(tmp_path, tiny_model_path):
         ("cpt", '{"words": "no text field"}\n', "line 1: text: required for --kind cpt"),
         ("sft", '{"prompt": "only a prompt"}\n', "line 1: completion: required for --kind sft"),
         ("grpo", '{"prompt": "p", "reference": "r"}\n', "line 1: decision: required for --kind grpo"),
+        ("cpt", '{"text": 42}\n', "line 1: text: expected a string, got int"),
+        ("cpt", '{"text": "fine"}\n{"text": ["a", "b"]}\n', "line 2: text: expected a string, got list"),
+        ("sft", '{"prompt": 7, "completion": "yes"}\n', "line 1: prompt: expected a string or a list of {role, content} chat messages, got int"),
+        ("sft", '{"prompt": [{"role": "user"}], "completion": "yes"}\n', "line 1: prompt: expected a string or a list of {role, content} chat messages, got list"),
+        ("sft", '{"prompt": "q", "completion": [{"role": "assistant", "content": "a"}]}\n', "line 1: completion: chat messages, but prompt is a string"),
+        ("sft", '{"prompt": "q", "completion": "a"}\n{"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"}]}\n',
+         "line 2: prompt: chat messages, but the first row's is a string"),
+        ("grpo", '{"prompt": "p", "reference": "r", "decision": 1}\n', "line 1: decision: expected a string, got int"),
         ("cpt", "\n\n", "no rows"),
         ("dpo", '{"text": "x"}\n', "--kind dpo"),
     ],
@@ -68,7 +77,28 @@ def test_bad_training_input(tmp_path, tiny_model_path, kind, content, fragment):
     result = train("--kind", kind, "--data", str(data), "--out", str(out))
     assert result.exit_code == 2, result.output
     assert fragment in result.output
-    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]  # no --out, no trainer-*/ scratch folder
+
+
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        (["--seed", "-1"], "--seed -1: expected an integer from 0 to 4294967295"),
+        (["--seed", str(2**32)], f"--seed {2**32}: expected an integer from 0 to 4294967295"),
+        (["--out", "FILE"], "is a file, not a folder"),
+        pytest.param(["--out", "/proc/cptbench-ckpt"], "--out /proc/cptbench-ckpt: /proc is not writable",
+                     marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc here")),
+    ],
+)
+def test_bad_train_option(tmp_path, tiny_model_path, extra, fragment):
+    data = write_jsonl(tmp_path / "texts.jsonl", [{"text": t} for t in TEXTS])
+    (tmp_path / "FILE").write_text("notes\n")
+    extra = [str(tmp_path / "FILE") if item == "FILE" else item for item in extra]
+    result = train("--kind", "cpt", "--data", str(data), "--out", str(tmp_path / "ckpt"), *extra)
+    assert result.exit_code == 2 and fragment in result.output, result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE", "texts.jsonl"]
+    assert (tmp_path / "FILE").read_text() == "notes\n"
 
 
 def test_recipe_of_another_kind(tmp_path, tiny_model_path):

@@ -57,6 +57,7 @@ def reference(suite_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
     done = cptbench(suite_file, out)
     assert done.returncode == 0, done.stderr
+    assert len(json.loads((out / "record.json").read_text())["attempts"]) == 1
     return matrix(out)
 
 
@@ -70,12 +71,18 @@ def test_kill_during_training_resumes_from_the_trainer_checkpoint(suite_file, re
     assert resumed.returncode == 0, resumed.stderr
     assert matrix(out) == reference
     assert not (out / "trainer" / "2-science").exists()
+    record = json.loads((out / "record.json").read_text())
+    assert len(record["attempts"]) == 2 and record["attempts"][0] > 0  # the killed process's time counts
+    assert record["timings"]["total_seconds"] == pytest.approx(sum(record["attempts"]))
+    assert record["timings"]["total_seconds"] > record["timings"]["train_seconds"]
 
 
 def test_kill_during_evaluation_keeps_finished_cells(suite_file, reference, tmp_path):
     out = tmp_path / "run"
     killed = cptbench(suite_file, out, fault="eval:1:science_bpb")
     assert killed.returncode == -9
+    killed_attempt = json.loads((out / "attempts.json").read_text())["attempts"]
+    assert len(killed_attempt) == 1 and killed_attempt[0]["eval_seconds"] > 0
     finished = out / "eval" / "1-politics" / "politics_bpb.json"
     before = finished.stat().st_mtime_ns
     assert not (out / "eval" / "1-politics" / "reuters_bpb.json").exists()
@@ -83,6 +90,8 @@ def test_kill_during_evaluation_keeps_finished_cells(suite_file, reference, tmp_
     assert resumed.returncode == 0, resumed.stderr
     assert finished.stat().st_mtime_ns == before  # read back, not recomputed
     assert matrix(out) == reference
+    record = json.loads((out / "record.json").read_text())
+    assert record["timings"]["eval_seconds"] > killed_attempt[0]["eval_seconds"]  # both attempts' evaluations
 
 
 def test_kill_between_stages_resumes_after_the_finished_stage(suite_file, reference, tmp_path):

@@ -78,6 +78,28 @@ def test_sft_loss_is_on_the_completion_only(tiny_model_path, tiny, tmp_path):
     assert result.losses[0] == pytest.approx(completion_loss, abs=1e-4)
 
 
+def test_sft_long_prompt_loses_its_start_not_the_answer(tiny_model_path, tiny, tmp_path):
+    """A pair longer than max_length trains on its last max_length tokens: the end of the prompt and
+    the whole completion (a PubMedQA prompt is longer than tiny-llama's 256-token context)."""
+    model, tokenizer = tiny
+    example = _chat("Background sentence. " * 20 + "Is the sky blue?", "Yes: air scatters short light.")
+    prompt = tokenizer.apply_chat_template(example["prompt"], add_generation_prompt=True, tokenize=False)
+    full = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
+    ids = tokenizer(full, add_special_tokens=False)["input_ids"]
+    completion_tokens = len(ids) - len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    limit = SFT_RECIPE.max_length
+    assert len(ids) > limit > completion_tokens
+    kept = torch.tensor([ids[-limit:]])
+    labels = kept.clone()
+    labels[0, : limit - completion_tokens] = -100
+    with torch.no_grad():
+        expected = model(kept, labels=labels).loss.item()
+
+    result = train_sft(tiny_model_path, [example], SFT_RECIPE, tmp_path / "ckpt", seed=0)
+    assert result.steps == 1 and result.tokens == limit
+    assert result.losses[0] == pytest.approx(expected, abs=1e-4)
+
+
 def test_sft_trains_and_checkpoint_loads(tiny_model_path, tmp_path):
     steps = []
     result = train_sft(tiny_model_path, SFT_EXAMPLES, SFT_RECIPE, tmp_path / "ckpt", seed=0,

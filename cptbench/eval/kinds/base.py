@@ -3,7 +3,7 @@ number (a ``Cell``) with the details it was computed from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cptbench.core.matrix import Direction
@@ -45,6 +45,8 @@ class TaskKind:
     metric: str = ""  # the column's metric (a family name shared by tasks in the same unit)
     direction: Direction = Direction.HIGHER
     metric_choices: tuple[str, ...] = ()  # when a task must pick its metric (``metric:`` in the suite)
+    budget_cap: str = "eval_docs"  # the ``Budget`` field that caps its items (taken evenly from the data)
+    count_detail: str = "items"  # the cell detail that says how many items were scored
 
     def column(self, metric: str | None, lmeval: LmEvalRef | None) -> tuple[str, Direction]:
         """The column's metric and direction for a task of this kind."""
@@ -55,6 +57,16 @@ class TaskKind:
 
     def score(self, backend: Backend, task: TaskSpec, items: Sequence, context: EvalContext) -> Cell:
         raise NotImplementedError
+
+    def cap(self, budget: Budget) -> int | None:
+        """How many items the budget allows (None: all)."""
+        return getattr(budget, self.budget_cap)
+
+    def recomputed(self, task: TaskSpec, details: Mapping[str, float]) -> dict[str, float]:
+        """What a stored cell's details determine, recomputed from them: ``value`` (the cell) and any
+        derived detail, so that a record's cells can be checked against the sums they came from.
+        Empty when the details do not determine the value (missing keys raise ``KeyError``)."""
+        return {}
 
 
 def done(context: EvalContext, count: int) -> None:

@@ -14,12 +14,20 @@ from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind
 
 def bits_per_byte(results: Sequence[RollingResult]) -> float:
     """Corpus-level BPB = sum of NLL (nats) / (ln 2 * sum of UTF-8 bytes), as lm-eval aggregates it."""
-    return sum(r.nll for r in results) / (math.log(2) * sum(r.num_bytes for r in results))
+    return bpb_of_sums(sum(r.nll for r in results), sum(r.num_bytes for r in results))
 
 
 def token_perplexity(results: Sequence[RollingResult]) -> float:
     """exp(sum of NLL / number of tokens): tokenizer-dependent, reported beside BPB only."""
-    return math.exp(sum(r.nll for r in results) / sum(r.num_tokens for r in results))
+    return perplexity_of_sums(sum(r.nll for r in results), sum(r.num_tokens for r in results))
+
+
+def bpb_of_sums(nll: float, num_bytes: int) -> float:
+    return nll / (math.log(2) * num_bytes)
+
+
+def perplexity_of_sums(nll: float, num_tokens: int) -> float:
+    return math.exp(nll / num_tokens)
 
 
 class BitsPerByte(TaskKind):
@@ -27,10 +35,11 @@ class BitsPerByte(TaskKind):
     reads = "texts"
     metric = "bpb"
     direction = Direction.LOWER
+    count_detail = "documents"
 
     def inputs(self, task, suite, budget) -> TaskInputs:
         source = load_texts(task.data, suite.sentences_per_doc)
-        return TaskInputs(spread(source.texts, budget.eval_docs), source.data_hashes)
+        return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         results = backend.loglikelihood_rolling(items, progress=context.progress)
@@ -44,3 +53,9 @@ class BitsPerByte(TaskKind):
                 "nll": sum(r.nll for r in results),
             },
         )
+
+    def recomputed(self, task, details) -> dict[str, float]:
+        return {
+            "value": bpb_of_sums(details["nll"], details["bytes"]),
+            "perplexity": perplexity_of_sums(details["nll"], details["tokens"]),
+        }

@@ -19,13 +19,14 @@ class Cloze(TaskKind):
     reads = "sentences"
     metric = "accuracy"
     direction = Direction.HIGHER
+    budget_cap = "probe_items"
 
     def inputs(self, task, suite, budget) -> TaskInputs:
         data = task.data
         split = data.splits[0]
         sentences, sha = get_source(data.source).sentences(data.domain, split)
         label = f"{data.source}/{data.domain}/{split}"
-        items = cloze_items(sentences, label, budget.probe_items, suite.probe_seed)
+        items = cloze_items(sentences, label, self.cap(budget), suite.probe_seed)
         return TaskInputs(items, {label: sha})
 
     def score(self, backend, task, items, context) -> Cell:
@@ -39,3 +40,6 @@ class Cloze(TaskKind):
         done(context, len(items))
         chance = sum(1 / len(item.candidates) for item in items) / len(items)
         return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": chance})
+
+    def recomputed(self, task, details) -> dict[str, float]:
+        return {"value": details["correct"] / details["items"]}

@@ -19,7 +19,7 @@ class Decision(TaskKind):
 
     def inputs(self, task, suite, budget) -> TaskInputs:
         examples = load_examples(task.data)
-        return TaskInputs(spread(examples.items, budget.eval_docs), examples.data_hashes)
+        return TaskInputs(spread(examples.items, self.cap(budget)), examples.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         requests = [LoglikelihoodRequest(decision_context(e), c) for e in items for c in DECISION_CHOICES]
@@ -32,3 +32,6 @@ class Decision(TaskKind):
             correct += DECISION_CHOICES[best].strip() == example.decision
         done(context, len(items))
         return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": 1 / n})
+
+    def recomputed(self, task, details) -> dict[str, float]:
+        return {"value": details["correct"] / details["items"]}

@@ -23,10 +23,11 @@ class Explanation(TaskKind):
     reads = "examples"
     direction = Direction.HIGHER
     metric_choices = ("cosine", "rougeL")
+    budget_cap = "generation_items"  # details hold no per-item scores: the value is not recomputed
 
     def inputs(self, task, suite, budget) -> TaskInputs:
         examples = load_examples(task.data)
-        return TaskInputs(spread(examples.items, budget.generation_items), examples.data_hashes)
+        return TaskInputs(spread(examples.items, self.cap(budget)), examples.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         parsed = [split_answer(t) for t in _answers(backend, items, context.generations)]

@@ -10,9 +10,11 @@ share the column family ``bpb``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -37,15 +39,17 @@ class LmEval(TaskKind):
 
     name = "lmeval"
     reads = None  # optional: the task may read its own data (a hub task) or the suite's documents
+    count_detail = "sample_len"  # lm-eval's count of evaluated documents
 
     def column(self, metric, lmeval: LmEvalRef) -> tuple[str, Direction]:
         return FAMILIES.get(lmeval.metric, lmeval.metric), lmeval.direction
 
     def inputs(self, task, suite, budget) -> TaskInputs:
+        check_task_name(task.lmeval, f"{suite.path}: task {task.name}: lmeval.task")
         if task.data is None:
             return TaskInputs((), {})
         source = load_texts(task.data, suite.sentences_per_doc)
-        return TaskInputs(spread(source.texts, budget.eval_docs), source.data_hashes)
+        return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         documents = items if task.data is not None else None
@@ -53,6 +57,12 @@ class LmEval(TaskKind):
         cell = evaluate_lmeval(backend, task.lmeval, documents, limit=limit)
         done(context, len(items))
         return cell
+
+    def recomputed(self, task, details) -> dict[str, float]:
+        # lm-eval reports byte_perplexity = 2 ** bits_per_byte beside it (both from the same sums)
+        if task.lmeval.metric != "bits_per_byte":
+            return {}
+        return {"value": math.log2(details["byte_perplexity"])}
 
 
 def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] | None, *,
@@ -91,11 +101,30 @@ def _stderr_to(buffer: io.StringIO):
         raise
 
 
+def check_task_name(ref: LmEvalRef, field: str) -> None:
+    """Refuse a task name lm-eval does not know, before any evaluation (offline: its index is
+    built from YAML files, lm-eval's own or the include folder's, placeholders and all)."""
+    from lm_eval.tasks import TaskManager
+
+    manager = _default_tasks() if ref.include is None else TaskManager(include_path=str(ref.include), include_defaults=False)
+    if ref.task not in manager.all_tasks:
+        where = f"folder {ref.include}" if ref.include else "lm-eval's tasks"
+        raise ConfigError(f"{field}: {ref.task!r} is not a task in {where}")
+
+
+@functools.cache
+def _default_tasks():
+    """lm-eval's index of its own tasks: a minute to build on a CPU, so built once per process."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager()
+
+
 def _task_manager(ref: LmEvalRef, documents: Sequence[str] | None, work: Path):
     from lm_eval.tasks import TaskManager
 
     if ref.include is None:
-        return TaskManager()
+        return _default_tasks()
     data_file = work / "documents.jsonl"
     if documents is not None:
         data_file.write_text("".join(json.dumps({"text": d}) + "\n" for d in documents), encoding="utf-8")

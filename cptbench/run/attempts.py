@@ -1,0 +1,45 @@
+"""Wall time of every process that worked on a run, so a resumed run's record reports all of it.
+
+``attempts.json`` in the run directory holds one entry per process: when it started, and its wall
+and evaluation seconds up to its last saved piece of work (a killed process's time after that is
+lost with its unsaved work, so it is not counted). Each process rewrites only its own entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from cptbench.core.io import write_json_atomic
+from cptbench.run.store import RunDir
+
+
+class Attempts:
+    def __init__(self, run: RunDir, started: float) -> None:
+        """A new attempt that began at ``started`` (``time.perf_counter()``, before its pre-checks)."""
+        self.path: Path = run.attempts
+        saved = run.read_json(self.path)
+        earlier = saved.get("attempts") if isinstance(saved, dict) else None
+        self.entries: list[dict] = [e for e in earlier or [] if isinstance(e, dict)]
+        self.started = started
+        self.entries.append({
+            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "seconds": 0.0,
+            "eval_seconds": 0.0,
+        })
+        self.save()
+
+    def save(self, eval_seconds: float | None = None) -> None:
+        """Record this process's time so far (called after every finished cell and stage)."""
+        current = self.entries[-1]
+        current["seconds"] = time.perf_counter() - self.started
+        if eval_seconds is not None:
+            current["eval_seconds"] = eval_seconds
+        write_json_atomic(self.path, {"attempts": self.entries})
+
+    def total(self, key: str) -> float:
+        return sum(float(e.get(key, 0.0)) for e in self.entries)
+
+    def seconds(self) -> list[float]:
+        return [float(e["seconds"]) for e in self.entries]

@@ -1,0 +1,108 @@
+"""``cptbench verify``: re-evaluate a finished run and compare every cell with its record.
+
+A record can be rewritten so that it agrees with itself (matrix, metrics and details together);
+only evaluating the models again catches that. The run keeps its last stage's checkpoint, so the
+final row is re-evaluated from it and row 0 from the base model, on the suite's own tasks and
+budget, each into ``RUN_DIR/verify/<row>`` (an ordinary one-row run, redone every time). The outcome goes
+to ``RUN_DIR/verification.json``, bound to the record by its sha256, which ``cptbench submit``
+carries onto the leaderboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import math
+from pathlib import Path
+
+from cptbench import __version__
+from cptbench.config.suites import evaluation_view, load_suite
+from cptbench.core.constants import DEFAULT_BACKEND, RECORD_NAME
+from cptbench.core.errors import RecordError
+from cptbench.core.io import write_json_atomic
+from cptbench.core.progress import Reporter
+from cptbench.core.records import RunRecord, load_verified_record
+from cptbench.core.spec import Suite
+from cptbench.run.runner import RunConfig, run_suite
+from cptbench.run.store import RunDir
+
+DEFAULT_TOLERANCE = 1e-5  # relative and absolute: another batch shape moves float sums by ~5e-6 (docs/benchmarks.md)
+VERIFICATION_NAME = "verification.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    verified: bool
+    cells: int
+    max_difference: float
+    disagreements: list[str]
+    path: Path
+
+
+def record_sha256(record_file: Path) -> str:
+    """Binds a verification to the exact record it checked."""
+    return hashlib.sha256(Path(record_file).read_bytes()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class VerificationPlan:
+    run_dir: Path
+    record: RunRecord
+    suite: Suite
+    rows: list[tuple[int, str, str]]  # (row, label, model to evaluate)
+
+
+def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPlan:
+    """Every check before any evaluation: a consistent record, its suite, the checkpoint it kept."""
+    run_dir = Path(run_dir)
+    record = load_verified_record(run_dir)
+    rows = _rows_to_verify(run_dir, record)
+    loaded = load_suite(suite or record.suite.name)
+    if loaded.content_hash != record.suite.hash:
+        raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
+                          f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
+    return VerificationPlan(run_dir, record, loaded, rows)
+
+
+def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, reporter: Reporter | None = None) -> Verification:
+    """Re-evaluate row 0 (base model) and the final row (kept checkpoint); compare every cell."""
+    run_dir, record, loaded, rows = plan.run_dir, plan.record, plan.suite, plan.rows
+    view = evaluation_view(loaded)
+    disagreements, differences = [], []
+    for row, label, model in rows:
+        config = RunConfig(suite=view, budget=loaded.budget(record.suite.budget), model=model, seed=record.seed,
+                           out_dir=run_dir / "verify" / f"{row}-{label}", backend=str(record.backend.get("backend", DEFAULT_BACKEND)),
+                           force=True)  # evaluated anew each time: an earlier verification's cells prove nothing now
+        again = run_suite(config, reporter)
+        redone = dict(zip((t.name for t in again.tasks), again.matrix[0]))
+        for task, stored in zip(record.tasks, record.matrix[row]):
+            value = redone[task.name]
+            differences.append(abs(value - stored))
+            if not math.isclose(value, stored, rel_tol=tolerance, abs_tol=tolerance):
+                disagreements.append(f"matrix[{row}] ({label}) {task.name}: recorded {stored!r}, re-evaluated {value!r}")
+    verification = Verification(not disagreements, len(differences), max(differences), disagreements, run_dir / VERIFICATION_NAME)
+    write_json_atomic(verification.path, {
+        "verified": verification.verified,
+        "cptbench_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "record_sha256": record_sha256(run_dir / RECORD_NAME),
+        "rows": [row for row, _, _ in rows],
+        "tolerance": tolerance,
+        "cells": verification.cells,
+        "max_difference": verification.max_difference,
+        "disagreements": disagreements,
+    })
+    return verification
+
+
+def _rows_to_verify(run_dir: Path, record: RunRecord) -> list[tuple[int, str, str]]:
+    """(row, label, model) for the base row and, when the run trained, the final row."""
+    rows = [(0, "base", record.model.reference)]
+    if record.stages:
+        last = len(record.stages)
+        checkpoint = RunDir(run_dir).checkpoint(last, record.stages[-1])
+        if not checkpoint.is_dir():
+            raise RecordError(f"{checkpoint}: the final checkpoint is gone, so the final row cannot be re-evaluated")
+        rows.append((last, record.stages[-1], str(checkpoint)))
+    return rows

@@ -1,0 +1,115 @@
+"""``cptbench verify``: re-evaluating a run catches a record rewritten to agree with itself."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from cptbench.cli.main import app
+from cptbench.core import metrics
+from cptbench.core.records import load_record, matrix_from_record
+
+SUITE = """
+name: verify-mini
+version: 1
+stages:
+  - {{name: politics, recipe: {recipe}, data: {{source: crossner, domain: politics, splits: [train]}}}}
+  - {{name: science,  recipe: {recipe}, data: {{source: crossner, domain: science,  splits: [train]}}}}
+tasks:
+  - {{name: politics_bpb, kind: bpb, stage: politics, data: {{source: crossner, domain: politics, split: test}}}}
+  - {{name: science_cloze, kind: cloze, stage: science, data: {{source: crossner, domain: science, split: test}}}}
+  - {{name: news_bpb, kind: bpb, stage: general, data: {{source: crossner, domain: conll2003, split: test}}}}
+budgets:
+  smoke: {{train_tokens: 400, eval_docs: 2, probe_items: 4}}
+default_budget: smoke
+"""
+RECIPE = "kind: cpt\nlearning_rate: 1.0e-3\nmax_length: 64\nper_device_train_batch_size: 1\n"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, data_dir, tiny_model_path):
+    folder = tmp_path_factory.mktemp("verify")
+    (folder / "recipe.yaml").write_text(RECIPE)
+    suite = folder / "verify-mini.yaml"
+    suite.write_text(SUITE.format(recipe=folder / "recipe.yaml"))
+    out = folder / "run"
+    result = CliRunner().invoke(app, ["run", "--suite", str(suite), "--model", "tiny-llama", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return suite, out
+
+
+def copy_of(finished_run, tmp_path):
+    suite, out = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("verify", "verification.json"))
+    return suite, copy
+
+
+def verify(suite, run_dir):
+    return CliRunner().invoke(app, ["verify", str(run_dir), "--suite", str(suite)])
+
+
+def test_an_honest_run_is_verified(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    result = verify(suite, run_dir)
+    assert result.exit_code == 0, result.output
+    assert "verified (6 cells re-evaluated" in result.output
+    written = json.loads((run_dir / "verification.json").read_text())
+    assert written["verified"] is True and written["rows"] == [0, 2] and written["max_difference"] <= 1e-5
+
+
+def test_a_consistent_rewrite_of_the_final_row_is_caught(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    path = run_dir / "record.json"
+    raw = json.loads(path.read_text())
+    raw["matrix"][-1][0] *= 0.9  # a better final BPB, with its details and metrics made to agree
+    for key in ("nll", "bits"):
+        if key in raw["details"][-1][0]:
+            raw["details"][-1][0][key] *= 0.9
+    path.write_text(json.dumps(raw))
+    record = load_record(path)
+    raw["metrics"] = metrics.as_dict(metrics.compute_all(matrix_from_record(record)))
+    path.write_text(json.dumps(raw))
+    result = verify(suite, run_dir)
+    assert result.exit_code == 1, result.output
+    assert "matrix[2] (science) politics_bpb: recorded" in result.output
+    assert "NOT verified: 1 cells disagree" in result.output
+    assert json.loads((run_dir / "verification.json").read_text())["verified"] is False
+
+
+def test_a_run_without_its_final_checkpoint_cannot_be_verified(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    shutil.rmtree(run_dir / "checkpoints")
+    result = verify(suite, run_dir)
+    assert result.exit_code == 2
+    assert "the final checkpoint is gone" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (run_dir / "verification.json").exists() and not (run_dir / "verify").exists()
+
+
+def test_another_suite_is_refused(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text(suite.read_text().replace("version: 1", "version: 2"))
+    result = verify(other, run_dir)
+    assert result.exit_code == 2 and "pass --suite with the file it ran" in result.output
+
+
+def test_submit_carries_only_a_verification_of_this_very_record(finished_run, tmp_path):
+    from cptbench.publish.submissions import SubmissionError, verification_of
+
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    record_file = run_dir / "record.json"
+    assert verification_of(record_file) is None  # never verified: the entry shows a dash
+    assert verify(suite, run_dir).exit_code == 0
+    verified = verification_of(record_file)
+    assert verified.rows == [0, 2] and verified.cells == 6 and verified.tolerance == 1e-5
+    original = record_file.read_text()
+    record_file.write_text(original.replace('"seed": 0', '"seed": 0 '))  # any byte changed
+    with pytest.raises(SubmissionError, match="record_sha256 is not that of record.json"):
+        verification_of(record_file)
+    record_file.write_text(original)
+    written = json.loads((run_dir / "verification.json").read_text())
+    (run_dir / "verification.json").write_text(json.dumps({**written, "verified": False, "disagreements": ["matrix[2] x"]}))
+    with pytest.raises(SubmissionError, match="verified is not true"):
+        verification_of(record_file)
