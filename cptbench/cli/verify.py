@@ -14,7 +14,7 @@ DISAGREEMENT_EXIT_CODE = 1
 def verify(
     run_dir: Path = typer.Argument(..., help="A finished run directory (it keeps its final checkpoint)."),
     suite: str = typer.Option(None, "--suite", "-s", help="Suite name or YAML path (default: the record's suite, by name)."),
-    tolerance: float = typer.Option(None, "--tolerance", min=0.0, help="Relative and absolute tolerance per cell (default 1e-5)."),
+    tolerance: float = typer.Option(None, "--tolerance", min=0.0, max=1e-4, help="Relative and absolute tolerance per cell (default 1e-5, at most 1e-4)."),
 ) -> None:
     """Evaluate the base model and the run's final checkpoint again, and compare every cell with the record.
 

@@ -46,7 +46,7 @@ from cptbench.eval.kinds.registry import get_kind
 from cptbench.models.resolve import ALIASES, KNOWN_PARAMETERS
 from cptbench.run.plan import Plan, PlannedStage, make_plan, method_label
 from cptbench.run.stage import examples_cap
-from cptbench.run.verify import VERIFICATION_NAME, record_sha256
+from cptbench.run.verify import MAX_VERIFY_TOLERANCE, VERIFICATION_NAME, record_sha256
 
 NAME_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 120
@@ -55,7 +55,7 @@ REQUIRED_PACKAGES = ("cptbench", "torch")
 MODEL_SOURCES = ("alias", "local", "hub")
 CELL_REL_TOL = 1e-9  # a cell and its details are stored from the same sums: only float rounding differs
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line/paragraph separators
 
 
 class SubmissionError(CptbenchError):
@@ -111,7 +111,7 @@ class Verified(Strict):
     created: str
     rows: list[int]
     cells: int = Field(ge=1)
-    tolerance: NonNegativeFloat
+    tolerance: NonNegativeFloat = Field(le=MAX_VERIFY_TOLERANCE)  # a looser "agreement" is no verification
     max_difference: NonNegativeFloat
 
 
@@ -369,7 +369,8 @@ def _taken(count: int | float, cap: int | None, available, where: str, source: s
         held = available()
     except CptbenchError as exc:
         raise SubmissionError(
-            f"{source}: {where} {count:g} is below the budget's {cap}; the data to check it could not be read ({exc})"
+            f"{source}: {where} {count:g} is below the budget's {cap if cap is not None else '(no cap: all the data)'}; "
+            f"the data to check it could not be read ({exc})"
         ) from None
     expected = held if cap is None or held is None else min(cap, held)
     if expected is not None and count != expected:
@@ -389,9 +390,9 @@ def _check_eval_counts(record: RunRecord, suite: Suite, budget: Budget, source: 
                 raise SubmissionError(f"{source}: {where} {count!r} differs from row 0's {counts[0]!r} (every row scores the same items)")
 
         def available(task=task, kind=kind) -> int | None:
-            # the inputs a run builds (an lm-eval task with its own data: unknown here)
-            items = kind.inputs(task, suite, dataclasses.replace(budget, **{kind.budget_cap: None})).items
-            return len(items) if task.data is not None else None
+            if task.data is None:  # an lm-eval task reading its own data: unknown here
+                return None
+            return len(kind.inputs(task, suite, dataclasses.replace(budget, **{kind.budget_cap: None})).items)
 
         _taken(counts[0], kind.cap(budget), available, f"details[0][{task.name}].{kind.count_detail}", source)
 
@@ -505,8 +506,21 @@ def load_entries(directory: Path, suite: Suite) -> list[Entry]:
         if submission.suite.name != suite.name:
             raise SubmissionError(f"{path}: suite.name {submission.suite.name!r} on the {suite.name} leaderboard")
         check_record(submission, str(path))
+        _check_verified(submission, str(path))
         entries.append(make_entry(submission))
     return entries
+
+
+def _check_verified(submission: Submission, source: str) -> None:
+    """A ``verified`` header covers the base and final rows, every task of each (what ``cptbench
+    verify`` does); it is the submitter's statement, which a maintainer re-checks by running verify."""
+    verified = submission.submission.verified
+    if verified is None:
+        return
+    rows = [0, len(submission.stages)] if submission.stages else [0]
+    if verified.rows != rows or verified.cells != len(rows) * len(submission.tasks):
+        raise SubmissionError(f"{source}: submission.verified: rows {verified.rows} and {verified.cells} cells are not "
+                              f"what verify re-evaluates (rows {rows}, {len(rows) * len(submission.tasks)} cells)")
 
 
 def _check_distinct_ids(paths: list[Path]) -> None:

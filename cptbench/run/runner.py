@@ -148,6 +148,7 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_seed(config.seed)
+    writable_folder(config.out_dir)  # before the model is resolved: that may be a download
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()

@@ -27,6 +27,7 @@ from cptbench.core.spec import Suite
 from cptbench.run.runner import RunConfig, run_suite
 from cptbench.run.store import RunDir
 
+MAX_VERIFY_TOLERANCE = 1e-4  # the loosest a leaderboard accepts as "verified"
 DEFAULT_TOLERANCE = 1e-5  # relative and absolute: another batch shape moves float sums by ~5e-6 (docs/benchmarks.md)
 VERIFICATION_NAME = "verification.json"
 
@@ -51,18 +52,23 @@ class VerificationPlan:
     record: RunRecord
     suite: Suite
     rows: list[tuple[int, str, str]]  # (row, label, model to evaluate)
+    backend_options: tuple[tuple[str, str], ...]  # the run's own (vLLM engine settings, server URL)
 
 
 def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPlan:
     """Every check before any evaluation: a consistent record, its suite, the checkpoint it kept."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RecordError(f"{run_dir}: not a run directory (verify needs the run's checkpoint beside its record)")
     record = load_verified_record(run_dir)
     rows = _rows_to_verify(run_dir, record)
     loaded = load_suite(suite or record.suite.name)
     if loaded.content_hash != record.suite.hash:
         raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
                           f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
-    return VerificationPlan(run_dir, record, loaded, rows)
+    fingerprint = (RunDir(run_dir).read_json(RunDir(run_dir).config) or {}).get("fingerprint", {})
+    options = tuple(sorted((str(k), str(v)) for k, v in fingerprint.get("backend_options", {}).items()))
+    return VerificationPlan(run_dir, record, loaded, rows, options)
 
 
 def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, reporter: Reporter | None = None) -> Verification:
@@ -70,10 +76,12 @@ def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, 
     run_dir, record, loaded, rows = plan.run_dir, plan.record, plan.suite, plan.rows
     view = evaluation_view(loaded)
     disagreements, differences = [], []
+    backend = str(record.backend.get("backend", DEFAULT_BACKEND))
     for row, label, model in rows:
+        # force: evaluated anew each time, since an earlier verification's cells prove nothing now
         config = RunConfig(suite=view, budget=loaded.budget(record.suite.budget), model=model, seed=record.seed,
-                           out_dir=run_dir / "verify" / f"{row}-{label}", backend=str(record.backend.get("backend", DEFAULT_BACKEND)),
-                           force=True)  # evaluated anew each time: an earlier verification's cells prove nothing now
+                           out_dir=run_dir / "verify" / f"{row}-{label}", backend=backend,
+                           backend_options=plan.backend_options, force=True)
         again = run_suite(config, reporter)
         redone = dict(zip((t.name for t in again.tasks), again.matrix[0]))
         for task, stored in zip(record.tasks, record.matrix[row]):

@@ -136,6 +136,10 @@ CASES = {
     "carriage return in a package version": (CROSSDOMAIN, update("environment", "packages", torch="2.13.0\r"), "environment.packages.torch"),
     "tab in a recipe name": (MEDEXPLAIN, add_recipe, "recipes"),
     "escape in the model source": (MEDEXPLAIN, update("model", source="alias\x1b[2J"), "model.source"),
+    "8-bit escape in the model source": (MEDEXPLAIN, update("model", source="alias\x9b2J"), "model.source"),
+    # 6. a verified mark that verify did not write
+    "verified rows it never re-evaluated": (CROSSDOMAIN, update("submission", "verified", rows=[0], cells=12), "submission.verified: rows [0]"),
+    "verified within a loose tolerance": (CROSSDOMAIN, update("submission", "verified", tolerance=1.0), "submission.verified.tolerance"),
 }
 
 

@@ -87,6 +87,15 @@ def test_a_run_without_its_final_checkpoint_cannot_be_verified(finished_run, tmp
     assert not (run_dir / "verification.json").exists() and not (run_dir / "verify").exists()
 
 
+def test_a_tolerance_too_loose_to_mean_verified_is_refused(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    result = CliRunner().invoke(app, ["verify", str(run_dir), "--suite", str(suite), "--tolerance", "0.5"])
+    assert result.exit_code == 2 and "--tolerance" in result.output
+    result = CliRunner().invoke(app, ["verify", str(run_dir / "record.json"), "--suite", str(suite)])
+    assert result.exit_code == 2 and "not a run directory" in result.output
+    assert not (run_dir / "verify").exists()
+
+
 def test_another_suite_is_refused(finished_run, tmp_path):
     suite, run_dir = copy_of(finished_run, tmp_path)
     other = tmp_path / "other.yaml"
