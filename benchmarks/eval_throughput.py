@@ -9,7 +9,8 @@ token), so their bits-per-byte must agree; the script prints both values, the to
 (tokens = the documents' tokens, timed around the scoring call, after one warm-up call each;
 median of --repeats alternating calls) and the ratio. lm-eval's time includes its per-call set-up (task and dataset building), which is part
 of what a user of it pays. ``--vllm`` adds a third column: cptbench's ``vllm`` backend (a managed
-server from ./.venv-vllm, see scripts/setup-vllm.sh) on the same documents; its engine start is
+server from ./.venv-vllm, see scripts/setup-vllm.sh) on the same documents, timed after the other
+two because a running vLLM CPU engine keeps a core busy even when idle; its engine start is
 reported apart and not counted in its tokens/s.
 """
 
@@ -66,18 +67,15 @@ def main() -> None:
         cell = evaluate_lmeval(backend, TASK, texts, batch_size=args.lmeval_batch)
         return cell.value
 
-    sides = {"cptbench hf": ours, "lm-eval": theirs}
-    engine = None
-    if args.vllm:
+    runs = measure({"cptbench hf": ours, "lm-eval": theirs}, args.repeats)
+    if args.vllm:  # timed after the others: an idle vLLM CPU engine still keeps a core busy
         from cptbench.eval.backends.vllm import VLLMBackend
 
         engine, start_seconds = timed(lambda: VLLMBackend.load(resolve_model(args.model).path))
         print(f"vLLM engine start: {start_seconds:.1f} s ({engine.describe().get('vllm_version')})")
-        sides["cptbench vllm"] = lambda: bits_per_byte(engine.loglikelihood_rolling(texts))
-    try:
-        runs = measure(sides, args.repeats)
-    finally:
-        if engine is not None:
+        try:
+            runs |= measure({"cptbench vllm": lambda: bits_per_byte(engine.loglikelihood_rolling(texts))}, args.repeats)
+        finally:
             engine.close()
     print(f"{args.model}: {len(texts)} documents, {tokens} tokens; cptbench batch {args.batch_tokens} tokens, "
           f"lm-eval batch {args.lmeval_batch}; {args.threads} torch threads")
