@@ -445,7 +445,9 @@ def _check_cpt_stage(planned: PlannedStage, stage: StageTraining, method: Method
     replay_tokens = sum(sources.get(name, {}).get("tokens", 0) for name in replayed)
     if replay_tokens > int(fraction / (1 - fraction) * own_tokens):
         raise SubmissionError(f"{where}: {replay_tokens} replayed tokens exceed replay {fraction:.0%} of {own_tokens} new ones")
-    if isinstance(epochs, int | float) and stage.tokens > stage.corpus_tokens * max(1, math.ceil(epochs)):
+    # + one token per document and epoch: a tokenizer that adds BOS to each example (TRL does) sees one more
+    passes = max(1, math.ceil(epochs)) if isinstance(epochs, int | float) else None
+    if passes is not None and stage.tokens > (stage.corpus_tokens + stage.documents) * passes:
         raise SubmissionError(f"{where}.tokens {stage.tokens} exceed the corpus's {stage.corpus_tokens} x {epochs:g} epochs")
 
 

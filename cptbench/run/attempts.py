@@ -1,8 +1,9 @@
 """Wall time of every process that worked on a run, so a resumed run's record reports all of it.
 
 ``attempts.json`` in the run directory holds one entry per process: when it started, and its wall
-and evaluation seconds up to its last saved piece of work (a killed process's time after that is
-lost with its unsaved work, so it is not counted). Each process rewrites only its own entry.
+and evaluation seconds up to its last finished cell or stage, or its last training step (saved at
+most every 10 s): a killed process's time is counted up to then. Each process rewrites only its
+own entry.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class Attempts:
             "eval_seconds": 0.0,
         })
         self.save()
+
+    def save_now_and_then(self, eval_seconds: float, every: float = 10.0) -> None:
+        """``save``, at most every ``every`` seconds (called on every training step)."""
+        if time.perf_counter() - self.started - self.entries[-1]["seconds"] >= every:
+            self.save(eval_seconds)
 
     def save(self, eval_seconds: float | None = None) -> None:
         """Record this process's time so far (called after every finished cell and stage)."""

@@ -314,6 +314,7 @@ class _StageLoop:
 
         def progress(step: int, total: int) -> None:
             self.reporter.update("train", completed=step, total=total)
+            self.attempts.save_now_and_then(self.eval_seconds)  # a killed stage's time counts too
             crash_point(f"train:{stage.name}:step:{step}")
 
         summary, per_step = train_stage(job, inputs.stage_data, progress)
