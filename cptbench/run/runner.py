@@ -148,7 +148,7 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_seed(config.seed)
-    writable_folder(config.out_dir)  # before the model is resolved: that may be a download
+    out_folder = writable_folder(config.out_dir)  # before the model is resolved: that may be a download
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
@@ -169,7 +169,7 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     plan = make_plan(config.suite, config.method_ref(order))
     model = resolve_model(config.model)
     reporter.log(f"model {config.model} -> {model.path}")
-    _check_disk(config.out_dir, model.path)
+    _check_disk(config.out_dir, out_folder, model.path)
     return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
 
 
@@ -187,9 +187,10 @@ def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[s
     return order
 
 
-def _check_disk(out_dir: Path, model_path: Path) -> None:
+def _check_disk(out_dir: Path, folder: Path, model_path: Path) -> None:
+    """Room in ``folder`` (where ``out_dir`` will be made) for three copies of the weights."""
     weights = sum(f.stat().st_size for f in model_path.glob("*.safetensors"))
-    free = shutil.disk_usage(writable_folder(out_dir)).free
+    free = shutil.disk_usage(folder).free
     if free < 3 * weights:
         raise DataError(f"--out {out_dir}: {free / 2**30:.1f} GiB free, checkpoints need about {3 * weights / 2**30:.1f} GiB")
 

@@ -66,7 +66,8 @@ def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPl
     if loaded.content_hash != record.suite.hash:
         raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
                           f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
-    fingerprint = (RunDir(run_dir).read_json(RunDir(run_dir).config) or {}).get("fingerprint", {})
+    run = RunDir(run_dir)
+    fingerprint = (run.read_json(run.config) or {}).get("fingerprint", {})
     options = tuple(sorted((str(k), str(v)) for k, v in fingerprint.get("backend_options", {}).items()))
     return VerificationPlan(run_dir, record, loaded, rows, options)
 

@@ -63,6 +63,17 @@ def split_whitespace(context: str, continuation: str) -> tuple[str, str]:
     return stripped, context[len(stripped):] + continuation
 
 
+def scored_tokens(request: LoglikelihoodRequest, tokenizer, prefix_token_id: int, max_length: int) -> tuple[list[int], int]:
+    """The token ids a backend scores for ``request`` and how many of them (at the end) are the
+    continuation: the prefix token, the context, the continuation, cut from the left to the
+    window plus the first label (every backend scores the same tokens)."""
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    continuation = encode(request.continuation)
+    return [prefix_token_id, *encode(request.context), *continuation][-(max_length + 1) :], len(continuation)
+
+
 class Backend(Protocol):
     """Scores requests against one checkpoint. No training, no file I/O.
 

@@ -13,6 +13,7 @@ from cptbench.eval.backends.base import (
     Progress,
     RollingResult,
     check_finite,
+    scored_tokens,
 )
 from cptbench.eval.backends.windows import rolling_windows
 
@@ -143,10 +144,8 @@ class HFBackend:
         """log P(continuation | context) and whether greedy decoding would produce it."""
         items = []
         for index, request in enumerate(requests):
-            context = self.tokenizer(request.context, add_special_tokens=False)["input_ids"]
-            continuation = self.tokenizer(request.continuation, add_special_tokens=False)["input_ids"]
-            x = ([self.prefix_token_id] + context + continuation)[-(self.max_length + 1) :]
-            items.append((index, x, len(continuation)))
+            x, n = scored_tokens(request, self.tokenizer, self.prefix_token_id, self.max_length)
+            items.append((index, x, n))
         results: list[LoglikelihoodResult | None] = [None] * len(requests)
         for batch in self._batches(items, key=lambda item: len(item[1]) - 1):
             inputs = [x[:-1] for _, x, _ in batch]

@@ -25,6 +25,7 @@ from cptbench.eval.backends.base import (
     Progress,
     RollingResult,
     check_finite,
+    scored_tokens,
 )
 from cptbench.eval.backends.hf import default_prefix_token_id
 from cptbench.eval.backends.vllm_server import ManagedServer, engine_settings, get, post
@@ -142,9 +143,10 @@ class VLLMBackend:
 
     def loglikelihood_rolling(self, texts: Sequence[str], progress: Progress | None = None) -> list[RollingResult]:
         """Summed NLL (nats) of each text in the ``hf`` backend's windows, every token scored once."""
-        prompts, owners = [], []
+        prompts, owners, lengths = [], [], []
         for index, text in enumerate(texts):
             x = [self.prefix_token_id, *self._ids(text)]
+            lengths.append(len(x) - 1)
             for window in rolling_windows(len(x) - 1, self.max_length):
                 prompts.append(x[window.start : window.end + 1])
                 owners.append((index, window.skip))
@@ -153,7 +155,7 @@ class VLLMBackend:
             nll[index] -= sum(s["logprob"] for s in scores[skip:])
         if progress:
             progress(len(texts))
-        results = [RollingResult(nll[i], len(self._ids(t)), len(t.encode("utf-8"))) for i, t in enumerate(texts)]
+        results = [RollingResult(nll[i], lengths[i], len(t.encode("utf-8"))) for i, t in enumerate(texts)]
         check_finite([r.nll for r in results], "rolling log-likelihood")
         return results
 
@@ -161,9 +163,9 @@ class VLLMBackend:
         """log P(continuation | context) and whether greedy decoding would produce it."""
         prompts, lengths = [], []
         for request in requests:
-            continuation = self._ids(request.continuation)
-            prompts.append(([self.prefix_token_id, *self._ids(request.context), *continuation])[-(self.max_length + 1) :])
-            lengths.append(len(continuation))
+            tokens, n = scored_tokens(request, self.tokenizer, self.prefix_token_id, self.max_length)
+            prompts.append(tokens)
+            lengths.append(n)
         results = []
         for n, scores in zip(lengths, self._prompt_logprobs(prompts, top=1)):
             tail = scores[len(scores) - n :]
