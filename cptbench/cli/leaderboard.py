@@ -18,7 +18,7 @@ class Format(str, enum.Enum):
 
 
 def leaderboard(
-    suite: str = typer.Argument(..., help="A shipped suite name (see `cptbench suites`)."),
+    suite: str = typer.Argument(..., help="A shipped suite name (see `cptbench suites`), or a suite YAML of your own."),
     fmt: Format = typer.Option(Format.md, "--format", "-f", help="What to print: md, html or json."),
     sort: str = typer.Option(None, "--sort", help="Metric to rank by, e.g. forgetting_max or bwt[bpb] (default: final)."),
     leaderboards: Path = typer.Option(None, "--leaderboards", help="Leaderboards folder (default: the checkout's leaderboards/, else ./leaderboards)."),

@@ -16,6 +16,7 @@ def submit(
     method: str = typer.Option(None, "--method", help="The method's short description (default: naive sequential CPT)."),
     leaderboards: Path = typer.Option(None, "--leaderboards", help="Leaderboards folder (default: the checkout's leaderboards/, else ./leaderboards)."),
     replace: bool = typer.Option(False, "--replace", help="Overwrite an existing submission with the same id."),
+    suite: Path = typer.Option(None, "--suite", help="The suite YAML of a run on a suite of your own (its board: <leaderboards>/<name>-<hash12>)."),
 ) -> None:
     """Validate a run record and add it to its suite's leaderboard.
 
@@ -28,7 +29,8 @@ def submit(
 
     with handled():
         result = submit_record(
-            run_dir, name, root=leaderboards or default_root(), submitter=submitter, method=method, replace=replace
+            run_dir, name, root=leaderboards or default_root(), submitter=submitter, method=method, replace=replace,
+            suite_file=suite,
         )
         typer.echo(f"{'replaced' if result.replaced else 'added'} {result.path}")
         typer.echo("regenerated " + ", ".join(str(page) for page in result.pages))

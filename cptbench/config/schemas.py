@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, PositiveInt, ValidationInfo, field_validator, model_validator
 
 from cptbench.core.io import Strict
 from cptbench.core.matrix import GENERAL as GENERAL_STAGE
 from cptbench.data.sources import SOURCES
 from cptbench.eval.kinds.registry import KINDS
 
-SPLITS = ("train", "dev", "test")
-Split = Literal["train", "dev", "test"]
+SPLITS = ("train", "dev", "test")  # the split names of the built-in sources; ``hf`` takes any its data has
 
 
 # --- suites ----------------------------------------------------------------------------------
@@ -25,8 +24,29 @@ def _hash_neutral(default):
     return Field(default, json_schema_extra={"hash_neutral": True})
 
 
+HF_FIELDS = ("dataset_path", "dataset_name", "dataset_kwargs", "revision", "streaming", "text", "prompt",
+             "completion", "reference", "label", "context", "choices", "answer", "target_delimiter")
+
+
 class _SourceFields(Strict):
-    """``source`` names a registered data source (``cptbench.data.sources``)."""
+    """``source`` names a registered data source (``cptbench.data.sources``). ``source: hf`` reads
+    any ``datasets`` source, with lm-eval's field names; its templates (``text``, ``prompt``, ...)
+    are a record field's name or a ``str.format`` template over the fields (``"{title}\\n\\n{body}"``)."""
+
+    dataset_path: str | None = _hash_neutral(None)  # a Hub id, or a builder: json, csv, parquet, text
+    dataset_name: str | None = _hash_neutral(None)  # a Hub config
+    dataset_kwargs: dict[str, Any] | None = _hash_neutral(None)  # passed to load_dataset (data_files: relative to the suite file)
+    revision: str | None = _hash_neutral(None)  # a Hub revision to pin
+    streaming: bool = _hash_neutral(False)  # read only what the budget takes
+    text: str | None = _hash_neutral(None)  # documents (cpt stages, bpb tasks)
+    prompt: str | None = _hash_neutral(None)  # questions (sft / grpo stages, explanation tasks)
+    completion: str | None = _hash_neutral(None)  # the sft target
+    reference: str | None = _hash_neutral(None)  # the reference answer (grpo reward, explanation score)
+    label: str | None = _hash_neutral(None)  # a short answer checked in an 'Answer: <label>' line
+    context: str | None = _hash_neutral(None)  # choice tasks: the text before the choice
+    choices: list[str] | str | None = _hash_neutral(None)  # choice tasks: templates, or the field holding the list
+    answer: str | None = _hash_neutral(None)  # choice tasks: the field holding the answer (index or text)
+    target_delimiter: str = _hash_neutral(" ")  # choice tasks: between context and choice (lm-eval's)
 
     @field_validator("source", check_fields=False)
     @classmethod
@@ -36,31 +56,65 @@ class _SourceFields(Strict):
         return source
 
     @model_validator(mode="after")
-    def _domain_for_source(self):
+    def _fields_for_source(self):
         if SOURCES[self.source].needs_domain and not self.domain:
             raise ValueError(f"domain: required for source {self.source!r}")
+        if self.source == "hf":
+            if not self.dataset_path:
+                raise ValueError("dataset_path: required for source 'hf' (a Hub id, or json, csv, parquet, text)")
+        else:
+            for name in HF_FIELDS:
+                if name in self.model_fields_set:
+                    raise ValueError(f"{name}: only for source 'hf' (this data is {self.source!r})")
         return self
+
+    def needs(self, fields: tuple[str, ...], what: str) -> None:
+        """``source: hf`` must map every field that ``what`` reads."""
+        if self.source != "hf":
+            return
+        for name in fields:
+            if getattr(self, name) is None:
+                raise ValueError(f"data.{name}: required for {what} on source 'hf'")
+
+
+def _builtin_split(split: str, info: ValidationInfo) -> str:
+    """The built-in sources name their splits train, dev, test; ``hf`` takes any its data has."""
+    if info.data.get("source", "hf") != "hf" and split not in SPLITS:
+        raise ValueError(f"{split!r} is not one of {list(SPLITS)} (source {info.data['source']!r})")
+    return split
 
 
 class TrainData(_SourceFields):
     """``crossner``: a domain's splits; ``pubmedqa``: PQA-L, split ``train`` = the 500 questions
-    outside the official test set, ``test`` = the official 500."""
+    outside the official test set, ``test`` = the official 500; ``hf``: any split its data has."""
 
     source: str
     domain: str = ""
-    splits: list[Split] = Field(min_length=1)
+    splits: list[Annotated[str, AfterValidator(_builtin_split)]] = Field(min_length=1)
+
+    def split_names(self) -> list[str]:
+        return self.splits
 
 
 class EvalData(_SourceFields):
     source: str
     domain: str = ""
-    split: Split
+    split: str = Field(min_length=1)
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, split: str, info: ValidationInfo) -> str:
+        return _builtin_split(split, info)
+
+    def split_names(self) -> list[str]:
+        return [self.split]
 
 
 StageKind = Literal["cpt", "sft", "grpo"]
 
 
 STAGE_READS = {"cpt": "texts", "sft": "examples", "grpo": "examples"}  # the data view each stage kind trains on
+STAGE_FIELDS = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference")}  # what an hf source maps
 
 
 class StageModel(Strict):
@@ -74,6 +128,7 @@ class StageModel(Strict):
         view = STAGE_READS[self.kind]
         if view not in SOURCES[self.data.source].views:
             raise ValueError(f"data.source: a {self.kind} stage trains on {view}, which {self.data.source!r} does not provide")
+        self.data.needs(STAGE_FIELDS[self.kind], f"a {self.kind} stage")
         return self
 
 
@@ -91,7 +146,8 @@ class TaskModel(Strict):
     ``cloze``: entity-cloze accuracy from NER annotations; ``lmeval``: an lm-eval task (``data``,
     when given, is written to a local file the task reads); ``decision``: yes/no/maybe accuracy by
     log-likelihood; ``explanation``: generated answers scored against the reference explanation by
-    ``metric`` (``cosine``: sentence-encoder cosine, ``rougeL``: ROUGE-L F1)."""
+    ``metric`` (``cosine``: sentence-encoder cosine, ``rougeL``: ROUGE-L F1); ``choice``: multiple-choice
+    accuracy by log-likelihood over any source's ``choices`` (lm-eval's multiple_choice)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: str
@@ -123,6 +179,8 @@ class TaskModel(Strict):
             providers = sorted(name for name, source in SOURCES.items() if kind.reads in source.views)
             raise ValueError(f"data.source: kind {self.kind!r} reads {kind.reads}, which {self.data.source!r} "
                              f"does not provide (sources that do: {', '.join(providers)})")
+        if self.data is not None:
+            self.data.needs(kind.fields, f"kind {self.kind!r}")
         return self
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cptbench.config.schemas import GENERAL_STAGE, BudgetModel, LmEvalSpec, SuiteModel, TaskModel
+from cptbench.config.schemas import GENERAL_STAGE, BudgetModel, EvalData, LmEvalSpec, SuiteModel, TaskModel, TrainData
 from cptbench.core.errors import ConfigError
 from cptbench.core.io import load_yaml, read_yaml_mapping, validate
 from cptbench.core.matrix import Direction
 from cptbench.core.resources import recipes_dir, tasks_dir
-from cptbench.core.spec import Budget, DataSpec, LmEvalRef, Stage, Suite, TaskSpec
+from cptbench.core.spec import Budget, DataSpec, HfData, LmEvalRef, Stage, Suite, TaskSpec
 from cptbench.eval.kinds.registry import get_kind
 from cptbench.train.recipes import RECIPE_KINDS, Recipe
 
@@ -41,7 +41,7 @@ def load_suite(name_or_path: str) -> Suite:
     model = load_yaml(path, SuiteModel)
     stage_index = {s.name: i for i, s in enumerate(model.stages, start=1)}
     stages = tuple(
-        Stage(i, s.name, s.kind, s.recipe, DataSpec(s.data.source, s.data.domain, tuple(s.data.splits)))
+        Stage(i, s.name, s.kind, s.recipe, _data_spec(s.data, path, f"stages.{i - 1}.data"))
         for i, s in enumerate(model.stages, start=1)
     )
     tasks = tuple(_task(t, i, None if t.stage == GENERAL_STAGE else stage_index[t.stage], path)
@@ -61,6 +61,9 @@ def load_suite(name_or_path: str) -> Suite:
         content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
         path=path,
     )
+
+
+TEMPLATE_FIELDS = ("text", "prompt", "completion", "reference", "label", "context")
 
 
 def _canonical(value: object) -> object:
@@ -86,8 +89,23 @@ def _budget(name: str, model: BudgetModel) -> Budget:
                   model.rl_prompts, model.generation_items)
 
 
+def _data_spec(model: TrainData | EvalData, suite_file: Path, where: str) -> DataSpec:
+    splits = tuple(model.split_names())
+    if model.source != "hf":
+        return DataSpec(model.source, model.domain, splits)
+    templates = tuple((name, getattr(model, name)) for name in TEMPLATE_FIELDS if getattr(model, name) is not None)
+    choices = tuple(model.choices) if isinstance(model.choices, list) else model.choices
+    hf = HfData(
+        path=model.dataset_path, name=model.dataset_name,
+        kwargs=json.dumps(model.dataset_kwargs or {}, sort_keys=True), revision=model.revision,
+        streaming=model.streaming, base_dir=suite_file.parent.resolve(), templates=templates, choices=choices,
+        answer=model.answer, target_delimiter=model.target_delimiter, origin=f"{suite_file}: {where}",
+    )
+    return DataSpec("hf", model.domain, splits, hf)
+
+
 def _task(model: TaskModel, index: int, stage: int | None, suite_file: Path) -> TaskSpec:
-    data = DataSpec(model.data.source, model.data.domain, (model.data.split,)) if model.data else None
+    data = _data_spec(model.data, suite_file, f"tasks.{index}.data") if model.data else None
     lmeval = _lmeval_ref(model.lmeval, suite_file, index) if model.lmeval else None
     metric, direction = get_kind(model.kind).column(model.metric, lmeval)
     return TaskSpec(model.name, model.kind, data, stage, metric, direction, lmeval)

@@ -14,12 +14,35 @@ from cptbench.core.matrix import Direction, TaskColumn
 
 
 @dataclass(frozen=True)
+class HfData:
+    """Where and how ``source: hf`` reads a ``datasets`` source (lm-eval's field names), and the
+    templates that turn its records into what a view hands out."""
+
+    path: str  # a Hub id or a datasets builder (json, csv, parquet, text)
+    name: str | None  # a Hub config
+    kwargs: str  # dataset_kwargs as canonical JSON (hashable); data_files as written in the suite
+    revision: str | None
+    streaming: bool
+    base_dir: Path  # relative data_files resolve against the suite file's folder
+    templates: tuple[tuple[str, str], ...]  # view field (text, prompt, context...) -> template or field name
+    choices: tuple[str, ...] | str | None  # choice tasks: templates, or the field holding the list
+    answer: str | None  # choice tasks: the field holding the answer (an index or a choice's text)
+    target_delimiter: str
+    origin: str  # "<suite file>: stages.0.data", for messages
+
+    def template(self, field: str) -> str | None:
+        return dict(self.templates).get(field)
+
+
+@dataclass(frozen=True)
 class DataSpec:
-    """Which data: a registered source (``cptbench.data.sources``), its domain and splits."""
+    """Which data: a registered source (``cptbench.data.sources``), its domain and splits (and,
+    for ``source: hf``, where and how it reads them)."""
 
     source: str
     domain: str
     splits: tuple[str, ...]
+    hf: HfData | None = None
 
 
 @dataclass(frozen=True)

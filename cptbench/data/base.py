@@ -1,7 +1,9 @@
 """What every data source is: one data set behind up to three views.
 
-Views: ``texts`` (documents: CPT stages, bits-per-byte tasks), ``examples`` (labelled questions:
-SFT/GRPO stages, question tasks), ``sentences`` (sentences with entity spans: cloze probes).
+Views: ``texts`` (documents: CPT stages, bits-per-byte tasks), ``examples`` (questions with the
+``Question`` fields: SFT/GRPO stages, explanation tasks), ``choices`` (multiple-choice items),
+``sentences`` (sentences with entity spans: cloze probes), ``decisions`` (PubMedQA's examples as
+yes/no/maybe questions over an abstract: decision tasks).
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ class DataSource:
     views: frozenset[str] = frozenset()
     needs_domain: bool = False  # whether a suite must name ``data.domain``
 
-    def texts(self, data: DataSpec, sentences_per_doc: int) -> Texts:
+    def texts(self, data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
+              max_bytes: int | None = None) -> Texts:
+        """Every document (``max_items``/``max_bytes`` bound only what a streaming source reads)."""
         raise self._lacks("texts")
 
     def examples(self, data: DataSpec) -> Examples:
         raise self._lacks("examples")
+
+    def choices(self, data: DataSpec, max_items: int | None = None) -> Examples:
+        """Multiple-choice items (``cptbench.data.corpus.Choice``)."""
+        raise self._lacks("choices")
 
     def sentences(self, domain: str, split: str) -> tuple[tuple, str]:
         """``(sentences with entity spans, sha256 of the file)``."""

@@ -1,5 +1,6 @@
-"""What data sources hand out: documents (``Texts``), labelled questions (``Examples``), and a
-stage's training documents in training order (``Corpus``)."""
+"""What data sources hand out: documents (``Texts``), labelled questions (``Examples`` of items with
+the ``Question`` fields), multiple-choice items (``Choice``), and a stage's training documents in
+training order (``Corpus``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,33 @@ class Examples:
 
     items: tuple
     data_hashes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as stages and tasks read it from any source: the user prompt, the SFT target,
+    the reference answer (GRPO reward, explanation score) and a short label (``Answer: <label>``)."""
+
+    id: str
+    prompt: str
+    completion: str
+    reference: str
+    label: str | None
+
+
+def user_turn(question) -> list[dict]:
+    """A question's prompt as the one user message of a chat (how stages and tasks ask it)."""
+    return [{"role": "user", "content": question.prompt}]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A multiple-choice item (lm-eval's ``multiple_choice``): ``context + delimiter + choice``."""
+
+    context: str
+    choices: tuple[str, ...]
+    answer: int  # index of the right choice
+    delimiter: str = " "
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,8 @@ class CrossNER(DataSource):
     views = frozenset({"texts", "sentences"})
     needs_domain = True
 
-    def texts(self, data: DataSpec, sentences_per_doc: int) -> Texts:
+    def texts(self, data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
+              max_bytes: int | None = None) -> Texts:
         texts: list[str] = []
         hashes: dict[str, str] = {}
         for split in data.splits:

@@ -10,7 +10,7 @@ Public API
 ``content_hash(split)``                 sha256 (hex) of the split name and the raw bytes read
 ``clear_cache()``                       forget parsed files (tests that swap mirrors)
 ``CONTEXT_WORDS``, ``DECISION_CHOICES`` prompt truncation and the log-likelihood choices
-``abstract(ex)``, ``user_prompt(ex)``, ``chat_prompt(ex)``, ``completion_text(ex)``,
+``abstract(ex)``, ``user_prompt(ex)``, ``completion_text(ex)``,
 ``decision_context(ex)``                the text formats (training and evaluation share them)
 
 Splits: ``test`` is the 500 ids of ``test_ground_truth.json``; ``train`` is the other 500 of
@@ -69,6 +69,23 @@ class Example:
     contexts: tuple[str, ...]
     long_answer: str
     decision: str
+
+    # the ``cptbench.data.corpus.Question`` fields, which stages and tasks read from any source
+    @property
+    def prompt(self) -> str:
+        return user_prompt(self)
+
+    @property
+    def completion(self) -> str:
+        return completion_text(self)
+
+    @property
+    def reference(self) -> str:
+        return self.long_answer
+
+    @property
+    def label(self) -> str:
+        return self.decision
 
 
 def clear_cache() -> None:
@@ -205,10 +222,6 @@ def user_prompt(example: Example) -> str:
     )
 
 
-def chat_prompt(example: Example) -> list[dict]:
-    return [{"role": "user", "content": user_prompt(example)}]
-
-
 def completion_text(example: Example) -> str:
     """The target completion: reference explanation, then the answer line."""
     return f"{example.long_answer}\nAnswer: {example.decision}"
@@ -220,12 +233,14 @@ def decision_context(example: Example) -> str:
 
 
 class PubMedQA(DataSource):
-    """``pubmedqa``: PQA-L abstracts (``texts``) and labelled questions (``examples``)."""
+    """``pubmedqa``: PQA-L abstracts (``texts``) and labelled questions (``examples``, and as
+    ``decisions``: the decision kind reads the same examples through ``examples``)."""
 
     name = "pubmedqa"
-    views = frozenset({"texts", "examples"})
+    views = frozenset({"texts", "examples", "decisions"})
 
-    def texts(self, data: DataSpec, sentences_per_doc: int) -> Texts:
+    def texts(self, data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
+              max_bytes: int | None = None) -> Texts:
         examples = self.examples(data)
         return Texts(tuple(abstract(e) for e in examples.items), examples.data_hashes)
 

@@ -11,9 +11,10 @@ from cptbench.core.spec import DataSpec
 from cptbench.data.base import DataSource
 from cptbench.data.corpus import Examples, Texts
 from cptbench.data.crossner import CrossNER
+from cptbench.data.hf import HuggingFace
 from cptbench.data.pubmedqa import PubMedQA
 
-SOURCES: dict[str, DataSource] = {source.name: source for source in (CrossNER(), PubMedQA())}
+SOURCES: dict[str, DataSource] = {source.name: source for source in (CrossNER(), PubMedQA(), HuggingFace())}
 
 
 def get_source(name: str) -> DataSource:
@@ -22,12 +23,19 @@ def get_source(name: str) -> DataSource:
     return SOURCES[name]
 
 
-def load_texts(data: DataSpec, sentences_per_doc: int) -> Texts:
-    return get_source(data.source).texts(data, sentences_per_doc)
+def load_texts(data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
+               max_bytes: int | None = None) -> Texts:
+    """The documents of ``data``; a streaming source stops reading at ``max_items`` documents or
+    ``max_bytes`` UTF-8 bytes (what the budget takes), the others hand out everything."""
+    return get_source(data.source).texts(data, sentences_per_doc, max_items=max_items, max_bytes=max_bytes)
 
 
 def load_examples(data: DataSpec) -> Examples:
     return get_source(data.source).examples(data)
+
+
+def load_choices(data: DataSpec, max_items: int | None = None) -> Examples:
+    return get_source(data.source).choices(data, max_items)
 
 
 def pinned_hashes(data: DataSpec) -> dict[str, str]:

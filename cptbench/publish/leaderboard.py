@@ -41,6 +41,7 @@ from cptbench.publish.submissions import (
     Submission,
     SubmissionError,
     SubmissionHeader,
+    board_folder,
     check_name,
     check_record,
     check_text,
@@ -110,15 +111,19 @@ def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> B
     return Board(suite, family, tuple(sorted(entries, key=order)), key)
 
 
-def shipped_suite(suite_name: str) -> Suite:
+def board_suite(suite_name: str) -> Suite:
+    """A shipped suite by name, or a suite file of one's own (``*.yaml``)."""
+    if Path(suite_name).suffix in {".yaml", ".yml"}:
+        return load_suite(suite_name)
     if suite_name not in available_suites():
-        raise ConfigError(f"suite {suite_name!r}: not a shipped suite (shipped: {', '.join(available_suites())})")
+        raise ConfigError(f"suite {suite_name!r}: not a shipped suite (shipped: {', '.join(available_suites())}); "
+                          f"for a suite of your own give its YAML file")
     return load_suite(suite_name)
 
 
 def load_board(root: Path, suite_name: str, sort: str | None = None) -> Board:
-    suite = shipped_suite(suite_name)
-    return make_board(suite, load_entries(Path(root) / suite.name, suite), sort)
+    suite = board_suite(suite_name)
+    return make_board(suite, load_entries(Path(root) / board_folder(suite), suite), sort)
 
 
 def regenerate(root: Path, suite_name: str, sort: str | None = None, *, write: bool = True) -> tuple[Board, list[Path]]:
@@ -126,7 +131,7 @@ def regenerate(root: Path, suite_name: str, sort: str | None = None, *, write: b
 
     Returns the board and the pages that were stale (rewritten unless ``write`` is false).
     """
-    directory = Path(root) / shipped_suite(suite_name).name
+    directory = Path(root) / board_folder(board_suite(suite_name))
     with waiting_lock(directory / ".lock") if write else contextlib.nullcontext():
         board = load_board(root, suite_name, sort)
         return board, sync_pages(directory, make_board(board.suite, list(board.entries)), write=write)
@@ -153,11 +158,13 @@ def _option(flag: str, check, value: str | None) -> str | None:
 
 def submit(
     record_path: Path, name: str, *, root: Path, submitter: str | None = None, method: str | None = None,
-    replace: bool = False, today: dt.date | None = None, lock_timeout: float = 60.0,
+    replace: bool = False, today: dt.date | None = None, lock_timeout: float = 60.0, suite_file: Path | None = None,
 ) -> SubmitResult:
     """Validate a run record and add it to its suite's leaderboard; regenerate the pages.
 
-    Nothing is written unless every check passes. Concurrent submissions wait for each other.
+    ``suite_file``: the suite of a record whose suite is not shipped (its board is
+    ``<root>/<name>-<hash12>``). Nothing is written unless every check passes. Concurrent
+    submissions wait for each other.
     """
     name = _option("--name", check_name, name)
     header = SubmissionHeader(
@@ -167,10 +174,10 @@ def submit(
     )
     record_file = Path(record_path) / RECORD_NAME if Path(record_path).is_dir() else Path(record_path)
     record = load_verified_record(record_file)
-    suite = check_record(record, str(record_file))
+    suite = check_record(record, str(record_file), load_suite(str(suite_file)) if suite_file else None)
     header = header.model_copy(update={"verified": verification_of(record_file)})
     submission = Submission.model_validate(submission_payload(record, header))
-    directory = Path(root) / suite.name
+    directory = Path(root) / board_folder(suite)
     with waiting_lock(directory / ".lock", lock_timeout):
         entries = load_entries(directory, suite)
         clash = [e for e in entries if e.id.lower() == name.lower()]

@@ -39,6 +39,7 @@ from cptbench.core.records import (
     matrix_from_record,
     verify_metrics,
 )
+from cptbench.core.resources import tasks_dir
 from cptbench.core.spec import Budget, TaskSpec
 from cptbench.data.sources import load_examples, pinned_hashes
 from cptbench.eval.kinds.base import TaskKind
@@ -174,8 +175,9 @@ def load_submission(path: Path) -> Submission:
 # --- a record against its shipped suite ------------------------------------------------------
 
 
-def check_record(record: RunRecord, source: str) -> Suite:
-    """Everything a leaderboard requires of a record; returns the shipped ``Suite``.
+def check_record(record: RunRecord, source: str, suite: Suite | None = None) -> Suite:
+    """Everything a leaderboard requires of a record; returns its ``Suite``: the shipped one of
+    that name, or ``suite`` (a suite file of one's own, ``submit --suite FILE``).
 
     No string holds a control character; suite name, version, content hash, budget, stages and
     tasks equal the shipped suite's; the provenance is present, names one model and one seed, and
@@ -185,7 +187,7 @@ def check_record(record: RunRecord, source: str) -> Suite:
     checked when the record is loaded.)
     """
     _check_strings(record, source)
-    suite = _shipped_suite(record, source)
+    suite = _record_suite(record, source, suite)
     _check_provenance(record, suite, source)
     _check_identity(record, source)
     _check_data_hashes(record, suite, source)
@@ -220,19 +222,34 @@ def record_method_label(record: RunRecord) -> str:
     return method_label(record.method, record.recipes)
 
 
-def _shipped_suite(record: RunRecord, source: str) -> Suite:
+def is_shipped(suite: Suite) -> bool:
+    return suite.path.resolve().parent == (tasks_dir() / "suites").resolve()
+
+
+def board_folder(suite: Suite) -> str:
+    """A leaderboard's folder under the leaderboards root: a shipped suite's name; a suite of one's
+    own is named by name and hash, so two different files of one name never share a board."""
+    return suite.name if is_shipped(suite) else f"{suite.name}-{suite.content_hash[:12]}"
+
+
+def _record_suite(record: RunRecord, source: str, suite: Suite | None) -> Suite:
     ref = record.suite
-    shipped = available_suites()
-    if ref.name not in shipped:
-        raise SubmissionError(f"{source}: suite.name {_shown(ref.name)} is not a shipped suite (shipped: {', '.join(shipped)})")
-    suite = load_suite(ref.name)
+    if suite is None:
+        shipped = available_suites()
+        if ref.name not in shipped:
+            raise SubmissionError(f"{source}: suite.name {_shown(ref.name)} is not a shipped suite (shipped: "
+                                  f"{', '.join(shipped)}); for a suite of your own pass --suite FILE")
+        suite = load_suite(ref.name)
+    elif ref.name != suite.name:
+        raise SubmissionError(f"{source}: suite.name {_shown(ref.name)} differs from {suite.path}'s {suite.name!r}")
+    kind = "shipped" if is_shipped(suite) else "given"
     if ref.hash != suite.content_hash:
         raise SubmissionError(
-            f"{source}: suite.hash {ref.hash[:12]}... differs from the shipped {suite.name} suite's "
+            f"{source}: suite.hash {ref.hash[:12]}... differs from the {kind} {suite.name} suite's "
             f"{suite.content_hash[:12]}... (the run used another version of the suite file)"
         )
     if ref.version != suite.version:
-        raise SubmissionError(f"{source}: suite.version {ref.version} differs from the shipped {suite.version}")
+        raise SubmissionError(f"{source}: suite.version {ref.version} differs from the {kind} {suite.version}")
     budget = suite.budgets.get(ref.budget)
     if budget is None:
         raise SubmissionError(f"{source}: suite.budget {_shown(ref.budget)} is not one of {sorted(suite.budgets)}")
@@ -497,7 +514,7 @@ def make_entry(submission: Submission) -> Entry:
 
 
 def load_entries(directory: Path, suite: Suite) -> list[Entry]:
-    """Every submission of ``directory``, each validated against the shipped suite."""
+    """Every submission of ``directory``, each validated against ``suite``."""
     entries = []
     paths = sorted((directory / "submissions").glob("*.json"))
     _check_distinct_ids(paths)
@@ -507,7 +524,7 @@ def load_entries(directory: Path, suite: Suite) -> list[Entry]:
             raise SubmissionError(f"{path}: submission.name {submission.submission.name!r} differs from the file name")
         if submission.suite.name != suite.name:
             raise SubmissionError(f"{path}: suite.name {submission.suite.name!r} on the {suite.name} leaderboard")
-        check_record(submission, str(path))
+        check_record(submission, str(path), suite)
         _check_verified(submission, str(path))
         entries.append(make_entry(submission))
     return entries

@@ -161,7 +161,8 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     stage_data: dict[str, Texts | Examples] = {}
     for stage in config.suite.stages:
         if stage.kind == "cpt":
-            stage_data[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc)
+            stage_data[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc,
+                                                 max_bytes=config.budget.train_tokens)
         else:
             stage_data[stage.name] = load_examples(stage.data)
         hashes.update(stage_data[stage.name].data_hashes)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cptbench.core.records import StageTraining
 from cptbench.core.spec import Budget
-from cptbench.data.corpus import Corpus, Examples, Texts
+from cptbench.data.corpus import Corpus, Examples, Texts, user_turn
 from cptbench.run.plan import PlannedStage
 from cptbench.train.common import StepProgress
 
@@ -108,15 +108,13 @@ def _chosen_examples(examples: Examples, limit: int | None, seed: int) -> tuple:
 
 
 def _train_examples(kind: str, job: StageJob, examples: tuple, common: dict):
-    from cptbench.data.pubmedqa import chat_prompt, completion_text
-
+    """Examples have the ``cptbench.data.corpus.Question`` fields, whatever their source."""
     if kind == "sft":
         from cptbench.train.sft import train_sft
 
-        rows = [{"prompt": chat_prompt(e), "completion": [{"role": "assistant", "content": completion_text(e)}]}
-                for e in examples]
+        rows = [{"prompt": user_turn(e), "completion": [{"role": "assistant", "content": e.completion}]} for e in examples]
         return train_sft(job.start, rows, job.recipe, job.checkpoint, **common)
     from cptbench.train.grpo import train_grpo
 
-    rows = [{"prompt": chat_prompt(e), "reference": e.long_answer, "decision": e.decision} for e in examples]
+    rows = [{"prompt": user_turn(e), "reference": e.reference, "decision": e.label or ""} for e in examples]
     return train_grpo(job.start, rows, job.recipe, job.checkpoint, **common)

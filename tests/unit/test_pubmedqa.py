@@ -13,6 +13,7 @@ import pytest
 
 from cptbench.core.errors import DataError
 from cptbench.data import pubmedqa
+from cptbench.data.corpus import user_turn
 from cptbench.eval.answers import split_answer
 
 
@@ -65,7 +66,8 @@ def test_text_formats(real):
     assert pubmedqa.abstract(ex) == " ".join(ex.contexts)
     prompt = pubmedqa.user_prompt(ex)
     assert prompt.startswith(f"Question: {ex.question}") and "'Answer: maybe'" in prompt
-    assert pubmedqa.chat_prompt(ex) == [{"role": "user", "content": prompt}]
+    assert user_turn(ex) == [{"role": "user", "content": prompt}]  # the Question fields every stage reads
+    assert (ex.prompt, ex.completion, ex.reference, ex.label) == (prompt, pubmedqa.completion_text(ex), ex.long_answer, ex.decision)
     context = pubmedqa.decision_context(ex)
     assert context.startswith("Abstract: ") and context.endswith(f"\nQuestion: {ex.question}\nAnswer:")
     words = len(context.split("\nQuestion:")[0].split()) - 1  # minus "Abstract:"

@@ -47,6 +47,7 @@ class TaskKind:
     metric_choices: tuple[str, ...] = ()  # when a task must pick its metric (``metric:`` in the suite)
     budget_cap: str = "eval_docs"  # the ``Budget`` field that caps its items (taken evenly from the data)
     count_detail: str = "items"  # the cell detail that says how many items were scored
+    fields: tuple[str, ...] = ()  # what a templated source (``hf``) must map for this kind (``text``, ``prompt``...)
 
     def column(self, metric: str | None, lmeval: LmEvalRef | None) -> tuple[str, Direction]:
         """The column's metric and direction for a task of this kind."""
@@ -67,6 +68,21 @@ class TaskKind:
         derived detail, so that a record's cells can be checked against the sums they came from.
         Empty when the details do not determine the value (missing keys raise ``KeyError``)."""
         return {}
+
+
+def choice_accuracy(backend: Backend, groups: Sequence[Sequence], answers: Sequence[int], context: EvalContext) -> Cell:
+    """Accuracy of picking, per item, the request (``LoglikelihoodRequest``) of highest log-likelihood:
+    ``groups[i]`` holds item i's requests, ``answers[i]`` the index of the right one. Chance is the
+    mean of 1 / choices."""
+    scores = backend.loglikelihood([request for group in groups for request in group])
+    correct, offset = 0, 0
+    for group, answer in zip(groups, answers):
+        logprobs = [s.logprob for s in scores[offset : offset + len(group)]]
+        correct += max(range(len(logprobs)), key=logprobs.__getitem__) == answer
+        offset += len(group)
+    done(context, len(groups))
+    chance = sum(1 / len(group) for group in groups) / len(groups)
+    return Cell(correct / len(groups), {"items": len(groups), "correct": correct, "chance": chance})
 
 
 def done(context: EvalContext, count: int) -> None:

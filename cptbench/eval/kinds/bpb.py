@@ -36,9 +36,10 @@ class BitsPerByte(TaskKind):
     metric = "bpb"
     direction = Direction.LOWER
     count_detail = "documents"
+    fields = ("text",)
 
     def inputs(self, task, suite, budget) -> TaskInputs:
-        source = load_texts(task.data, suite.sentences_per_doc)
+        source = load_texts(task.data, suite.sentences_per_doc, max_items=self.cap(budget))
         return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:

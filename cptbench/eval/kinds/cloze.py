@@ -11,7 +11,7 @@ from cptbench.core.matrix import Direction
 from cptbench.data.probes import cloze_items
 from cptbench.data.sources import get_source
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, choice_accuracy
 
 
 class Cloze(TaskKind):
@@ -30,16 +30,8 @@ class Cloze(TaskKind):
         return TaskInputs(items, {label: sha})
 
     def score(self, backend, task, items, context) -> Cell:
-        requests = [LoglikelihoodRequest(i.context, c + i.rest) for i in items for c in i.candidates]
-        scores = backend.loglikelihood(requests)
-        correct, offset = 0, 0
-        for item in items:
-            logprobs = [s.logprob for s in scores[offset : offset + len(item.candidates)]]
-            correct += max(range(len(logprobs)), key=logprobs.__getitem__) == item.answer
-            offset += len(item.candidates)
-        done(context, len(items))
-        chance = sum(1 / len(item.candidates) for item in items) / len(items)
-        return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": chance})
+        groups = [[LoglikelihoodRequest(i.context, c + i.rest) for c in i.candidates] for i in items]
+        return choice_accuracy(backend, groups, [i.answer for i in items], context)
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["correct"] / details["items"]}

@@ -8,12 +8,12 @@ from cptbench.data.corpus import spread
 from cptbench.data.pubmedqa import DECISION_CHOICES, decision_context
 from cptbench.data.sources import load_examples
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, choice_accuracy
 
 
 class Decision(TaskKind):
     name = "decision"
-    reads = "examples"
+    reads = "decisions"  # questions with an abstract and a yes/no/maybe label (pubmedqa)
     metric = "accuracy"
     direction = Direction.HIGHER
 
@@ -22,16 +22,9 @@ class Decision(TaskKind):
         return TaskInputs(spread(examples.items, self.cap(budget)), examples.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
-        requests = [LoglikelihoodRequest(decision_context(e), c) for e in items for c in DECISION_CHOICES]
-        scores = backend.loglikelihood(requests)
-        n = len(DECISION_CHOICES)
-        correct = 0
-        for i, example in enumerate(items):
-            logprobs = [s.logprob for s in scores[i * n : (i + 1) * n]]
-            best = max(range(n), key=logprobs.__getitem__)
-            correct += DECISION_CHOICES[best].strip() == example.decision
-        done(context, len(items))
-        return Cell(correct / len(items), {"items": len(items), "correct": correct, "chance": 1 / n})
+        groups = [[LoglikelihoodRequest(decision_context(e), c) for c in DECISION_CHOICES] for e in items]
+        answers = [[c.strip() for c in DECISION_CHOICES].index(e.decision) for e in items]
+        return choice_accuracy(backend, groups, answers, context)
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["correct"] / details["items"]}

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.matrix import Direction
-from cptbench.data.corpus import spread
-from cptbench.data.pubmedqa import chat_prompt
+from cptbench.data.corpus import spread, user_turn
 from cptbench.data.sources import load_examples
 from cptbench.eval.answers import split_answer
 from cptbench.eval.backends.base import GenerateRequest
@@ -23,6 +22,7 @@ class Explanation(TaskKind):
     reads = "examples"
     direction = Direction.HIGHER
     metric_choices = ("cosine", "rougeL")
+    fields = ("prompt", "reference")
     budget_cap = "generation_items"  # details hold no per-item scores: the value is not recomputed
 
     def inputs(self, task, suite, budget) -> TaskInputs:
@@ -32,7 +32,7 @@ class Explanation(TaskKind):
     def score(self, backend, task, items, context) -> Cell:
         parsed = [split_answer(t) for t in _answers(backend, items, context.generations)]
         explanations = [p[0] for p in parsed]
-        references = [e.long_answer for e in items]
+        references = [e.reference for e in items]
         if task.metric == "cosine":
             scores = cosine_similarities(load_encoder(DEFAULT_ENCODER), explanations, references)
         else:
@@ -42,7 +42,7 @@ class Explanation(TaskKind):
         return Cell(sum(scores) / len(scores), {
             "items": len(items),
             "answered": sum(p[1] is not None for p in parsed),
-            "decision_accuracy": sum(p[1] == e.decision for p, e in zip(parsed, items)) / len(items),
+            "decision_accuracy": sum(p[1] == e.label for p, e in zip(parsed, items)) / len(items),
             "mean_chars": sum(len(x) for x in explanations) / len(explanations),
         })
 
@@ -51,6 +51,6 @@ def _answers(backend, examples, generations: dict) -> list[str]:
     """Greedy answers, reused when this checkpoint already answered the same questions."""
     key = tuple(e.id for e in examples)
     if key not in generations:
-        prompts = [backend.chat_prompt(chat_prompt(e)) for e in examples]
+        prompts = [backend.chat_prompt(user_turn(e)) for e in examples]
         generations[key] = backend.generate([GenerateRequest(p, max_new_tokens=EXPLANATION_TOKENS) for p in prompts])
     return generations[key]

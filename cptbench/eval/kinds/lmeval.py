@@ -40,6 +40,7 @@ class LmEval(TaskKind):
     name = "lmeval"
     reads = None  # optional: the task may read its own data (a hub task) or the suite's documents
     count_detail = "sample_len"  # lm-eval's count of evaluated documents
+    fields = ("text",)
 
     def column(self, metric, lmeval: LmEvalRef) -> tuple[str, Direction]:
         return FAMILIES.get(lmeval.metric, lmeval.metric), lmeval.direction
@@ -48,7 +49,7 @@ class LmEval(TaskKind):
         check_task_name(task.lmeval, f"{suite.path}: task {task.name}: lmeval.task")
         if task.data is None:
             return TaskInputs((), {})
-        source = load_texts(task.data, suite.sentences_per_doc)
+        source = load_texts(task.data, suite.sentences_per_doc, max_items=self.cap(budget))
         return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:

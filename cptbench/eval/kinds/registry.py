@@ -6,12 +6,13 @@ from __future__ import annotations
 from cptbench.core.errors import ConfigError
 from cptbench.eval.kinds.base import TaskKind
 from cptbench.eval.kinds.bpb import BitsPerByte
+from cptbench.eval.kinds.choice import MultipleChoice
 from cptbench.eval.kinds.cloze import Cloze
 from cptbench.eval.kinds.decision import Decision
 from cptbench.eval.kinds.explanation import Explanation
 from cptbench.eval.kinds.lmeval import LmEval
 
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (BitsPerByte(), Cloze(), LmEval(), Decision(), Explanation())}
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (BitsPerByte(), Cloze(), LmEval(), Decision(), Explanation(), MultipleChoice())}
 
 
 def get_kind(name: str) -> TaskKind:
