@@ -6,6 +6,8 @@ import typer
 
 from cptbench.cli import baseline as baseline_cmd
 from cptbench.cli import eval as eval_cmd
+from cptbench.cli import evaluate_sequence as evaluate_sequence_cmd
+from cptbench.cli import export as export_cmd
 from cptbench.cli import leaderboard as leaderboard_cmd
 from cptbench.cli import models as models_cmd
 from cptbench.cli import regress as regress_cmd
@@ -35,6 +37,8 @@ def main(debug: bool = debug_option()) -> None:
 app.command("run")(run_cmd.run)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
+app.command("export")(export_cmd.export)
+app.command("evaluate-sequence")(evaluate_sequence_cmd.evaluate_sequence)
 app.command("report")(report_cmd.report)
 app.add_typer(suites_cmd.app, name="suites")
 app.add_typer(models_cmd.app, name="models")

@@ -48,13 +48,23 @@ class StageTraining(Strict):
     documents: int
     corpus_tokens: int
     tokens: int
-    steps: int
-    seconds: float
-    final_loss: float
+    steps: int | None  # None (and seconds, final_loss): trained outside cptbench (``trainer``)
+    seconds: float | None
+    final_loss: float | None
     data_order_hash: str
     kind: Literal["cpt", "sft", "grpo"] = "cpt"
     sources: dict[str, dict[str, int]] = Field(default_factory=dict)  # documents / tokens per data source (replay)
     rewards: dict[str, float] = Field(default_factory=dict)  # grpo: mean of each reward component over the stage
+
+
+class TrainerRef(Strict):
+    """Who trained the stages: cptbench's reference trainers (a record without this field), or a
+    stack of one's own whose checkpoints ``cptbench evaluate-sequence`` evaluated."""
+
+    kind: Literal["external"] = "external"
+    declared: str  # what the user says trained it: "name, version, recipe URL"
+    manifest_sha256: str | None  # the ``cptbench export`` manifest it trained on (None: not given)
+    checkpoints: list[str]  # base, then one per stage, as given
 
 
 class MethodRef(Strict):
@@ -89,6 +99,7 @@ class RunRecord(Strict):
     timings: dict[str, float]
     attempts: list[float] | None = None  # wall seconds of each process that worked on the run (None: older records)
     method: MethodRef | None = None  # None: records made before methods existed (naive, given order)
+    trainer: TrainerRef | None = None  # None: cptbench's reference trainers
 
 
 

@@ -219,7 +219,8 @@ def _planned_suite(record: RunRecord, suite: Suite, source: str) -> Suite:
 
 
 def record_method_label(record: RunRecord) -> str:
-    return method_label(record.method, record.recipes)
+    label = method_label(record.method, record.recipes)
+    return f"{label}; trained by {record.trainer.declared}" if record.trainer else label
 
 
 def is_shipped(suite: Suite) -> bool:
@@ -271,9 +272,16 @@ def _record_suite(record: RunRecord, source: str, suite: Suite | None) -> Suite:
 def _check_provenance(record: RunRecord, suite: Suite, source: str) -> None:
     if not record.model.reference.strip():
         raise SubmissionError(f"{source}: model.reference is empty")
-    for stage in suite.stages:
-        if not record.recipes.get(stage.recipe):
-            raise SubmissionError(f"{source}: recipes.{stage.recipe}: missing (the recipe of stage {stage.name!r})")
+    if record.trainer is not None:  # trained elsewhere: what trained it is declared, the data it trained on pinned
+        if not record.trainer.declared.strip():
+            raise SubmissionError(f"{source}: trainer.declared is empty (what trained the stages)")
+        if record.trainer.manifest_sha256 is None:
+            raise SubmissionError(f"{source}: trainer.manifest_sha256: missing (evaluate-sequence --manifest: a ranked "
+                                  f"record says which exported data the stages trained on)")
+    else:
+        for stage in suite.stages:
+            if not record.recipes.get(stage.recipe):
+                raise SubmissionError(f"{source}: recipes.{stage.recipe}: missing (the recipe of stage {stage.name!r})")
     if not record.cptbench_version.strip():
         raise SubmissionError(f"{source}: cptbench_version is empty")
     packages = record.environment.get("packages")

@@ -60,8 +60,17 @@ class RunConfig:
     recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
     backend: str = DEFAULT_BACKEND  # evaluation backend (cptbench/eval/backends/registry.py)
     backend_options: tuple[tuple[str, str], ...] = ()  # the backend's own settings (vLLM engine, server URL)
+    checkpoints: tuple[Path, ...] = ()  # evaluate-sequence: the base, then one per stage, trained elsewhere
+    trainer: str = ""  # evaluate-sequence: what trained them, as the user declares it
+    manifest: Path | None = None  # evaluate-sequence: the export manifest they were trained on
+
+    @property
+    def external(self) -> bool:
+        return bool(self.checkpoints)
 
     def recipes(self) -> dict[str, Recipe]:
+        if self.external:  # the reference recipes did not train these checkpoints
+            return {}
         overrides = dict(self.recipe_overrides)
         used = {stage.recipe for stage in self.suite.stages}
         unknown = sorted(set(overrides) - used)
@@ -74,6 +83,9 @@ class RunConfig:
         backend = {} if self.backend == DEFAULT_BACKEND else {"backend": self.backend}  # keeps older run dirs resumable
         if self.backend_options:
             backend["backend_options"] = dict(self.backend_options)
+        if self.external:
+            backend["external"] = {"checkpoints": [str(p) for p in self.checkpoints], "trainer": self.trainer,
+                                   "manifest": str(self.manifest) if self.manifest else None}
         return {
             **backend,
             "suite": self.suite.name,
@@ -107,6 +119,8 @@ class _Inputs:
     stage_data: dict[str, Texts | Examples]  # by suite stage name
     data_hashes: dict[str, str]
     plan: Plan
+    checkpoints: tuple[Path, ...] = ()  # evaluate-sequence: resolved, base first
+    manifest: dict | None = None
 
 
 def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
@@ -129,7 +143,12 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
         reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
         for planned in inputs.plan.stages:
             stage = planned.stage
-            if stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
+            if inputs.checkpoints:  # evaluate-sequence: trained elsewhere
+                from cptbench.run.external import external_training
+
+                current = inputs.checkpoints[len(training) + 1]
+                training.append(external_training(planned, inputs.manifest))
+            elif stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
                 training.append(loop.saved_training(stage))
                 current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
             else:
@@ -158,6 +177,27 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
         inputs = get_kind(task.kind).inputs(task, config.suite, config.budget)
         eval_sets[task.name] = inputs.items
         hashes.update(inputs.data_hashes)
+    stage_data, plan = training_inputs(config, reporter)
+    for data in stage_data.values():
+        hashes.update(data.data_hashes)
+    if config.external:
+        from cptbench.run.external import check_checkpoints, read_manifest
+
+        resolved = check_checkpoints(config.checkpoints, plan)
+        manifest = read_manifest(config.manifest, config.suite.content_hash, config.budget.name, config.seed, plan) \
+            if config.manifest else None
+        _check_disk(config.out_dir, out_folder, resolved[0].path)
+        return _Inputs(recipes, resolved[0], eval_sets, stage_data, dict(sorted(hashes.items())), plan,
+                       tuple(m.path for m in resolved), manifest)
+    model = resolve_model(config.model)
+    reporter.log(f"model {config.model} -> {model.path}")
+    _check_disk(config.out_dir, out_folder, model.path)
+    return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
+
+
+def training_inputs(config: RunConfig, reporter: Reporter) -> tuple[dict[str, Texts | Examples], Plan]:
+    """Every stage's training data (by suite stage name) and the plan of the method (order,
+    replay): what ``run`` trains on and ``export`` writes out."""
     stage_data: dict[str, Texts | Examples] = {}
     for stage in config.suite.stages:
         if stage.kind == "cpt":
@@ -165,13 +205,8 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
                                                  max_bytes=config.budget.train_tokens)
         else:
             stage_data[stage.name] = load_examples(stage.data)
-        hashes.update(stage_data[stage.name].data_hashes)
     order = _resolve_order(config, stage_data, reporter)
-    plan = make_plan(config.suite, config.method_ref(order))
-    model = resolve_model(config.model)
-    reporter.log(f"model {config.model} -> {model.path}")
-    _check_disk(config.out_dir, out_folder, model.path)
-    return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
+    return stage_data, make_plan(config.suite, config.method_ref(order))
 
 
 def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[str, ...]:
@@ -306,12 +341,8 @@ class _StageLoop:
 
         stage = planned.stage
         checkpoint = self.run.checkpoint(stage.index, stage.name)
-        job = StageJob(
-            planned=planned, recipe=inputs.recipes[stage.recipe], budget=self.config.budget, seed=self.config.seed,
-            start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
-            tokenizer=_tokenizer(start), replay_fraction=self.config.replay,
-            replay_budget_neutral=self.config.replay_budget_neutral,
-        )
+        job = StageJob(stage_data(self.config, planned, load_tokenizer(start)), recipe=inputs.recipes[stage.recipe],
+                       start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name))
         self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
 
         def progress(step: int, total: int) -> None:
@@ -329,7 +360,23 @@ class _StageLoop:
         return checkpoint, summary
 
 
-def _tokenizer(path: Path):
+def stage_data(config: RunConfig, planned: PlannedStage, tokenizer):
+    """What decides ``planned``'s training data under ``config`` (``run.stage.StageData``)."""
+    from cptbench.run.stage import StageData
+
+    return StageData(planned, config.budget, config.seed, tokenizer, replay_fraction=config.replay,
+                     replay_budget_neutral=config.replay_budget_neutral)
+
+
+def _trainer(config: RunConfig):
+    if not config.external:
+        return None
+    from cptbench.run.external import trainer_ref
+
+    return trainer_ref(config.trainer, config.manifest, config.checkpoints)
+
+
+def load_tokenizer(path: Path):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path)
@@ -339,7 +386,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
     suite = inputs.plan.suite
     columns = tuple(task.column for task in suite.tasks)
     matrix = ResultMatrix(tuple(s.name for s in suite.stages), columns, tuple(tuple(r) for r in rows))
-    train_seconds = sum(t.seconds for t in training)
+    train_seconds = sum(t.seconds or 0.0 for t in training)
     train_tokens = sum(t.tokens for t in training)
     loop.attempts.save(eval_seconds=loop.eval_seconds)
     return RunRecord(
@@ -371,6 +418,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
         method=inputs.plan.method,
+        trainer=_trainer(config),
         attempts=loop.attempts.seconds(),
         timings={
             "total_seconds": loop.attempts.total("seconds"),  # every attempt's, for a resumed run

@@ -16,44 +16,72 @@ from cptbench.train.common import StepProgress
 
 
 @dataclass(frozen=True)
-class StageJob:
-    """Everything one stage's training needs besides the data."""
+class StageData:
+    """What decides a stage's training data; ``run`` and ``export`` build it from this alone."""
 
     planned: PlannedStage
-    recipe: object  # CPTRecipe | SFTRecipe | GRPORecipe, matching the stage kind
     budget: Budget
     seed: int
-    start: Path
-    checkpoint: Path
-    work_dir: Path
     tokenizer: object  # the model's: measures documents in tokens
     replay_fraction: float = 0.0
     replay_budget_neutral: bool = True
 
 
-def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, dict[str, list[float]]]:
-    """Train ``job``'s stage from ``job.start`` into ``job.checkpoint``; ``data`` maps every suite
-    stage name to its training data (texts for cpt, examples for sft / grpo). Returns the summary
-    and the per-step logs (losses, learning rates, and GRPO's reward components)."""
-    stage = job.planned.stage
-    first = stage.index == 1 or job.planned.from_base  # a stage from the base model warms up even without re-warming
-    common = dict(seed=job.seed, work_dir=job.work_dir, progress=progress, first_stage=first)
-    if stage.kind == "cpt":
-        from cptbench.train.cpt import train_cpt
+@dataclass(frozen=True)
+class StageJob:
+    """One stage's training: its data, recipe and where it starts and ends."""
 
-        corpus, sources = cpt_corpus(job, data)
-        result = train_cpt(job.start, corpus.texts, job.recipe, job.checkpoint, **common)
-        size, corpus_tokens, order_hash = len(corpus.texts), corpus.tokens, corpus.order_hash
+    data: StageData
+    recipe: object  # CPTRecipe | SFTRecipe | GRPORecipe, matching the stage kind
+    start: Path
+    checkpoint: Path
+    work_dir: Path
+
+
+@dataclass(frozen=True)
+class StageRows:
+    """A stage's training data exactly as its trainer receives it, in training order: ``{"text"}``
+    (cpt), ``{"prompt", "completion"}`` (sft, chat messages) or ``{"prompt", "reference",
+    "decision"}`` (grpo)."""
+
+    kind: str
+    rows: tuple[dict, ...]
+    corpus_tokens: int | None  # cpt: document tokens + one EOS each; sft / grpo: counted by the trainer
+    order_hash: str  # the record's data_order_hash
+    sources: dict[str, dict[str, int]]  # cpt: documents and tokens per source (own, replayed)
+
+
+def stage_rows(spec: StageData, data: dict[str, Texts | Examples]) -> StageRows:
+    """The rows of ``spec``'s stage; ``data`` maps every suite stage name to its training data
+    (texts for cpt, examples for sft / grpo)."""
+    kind = spec.planned.stage.kind
+    if kind == "cpt":
+        corpus, sources = cpt_corpus(spec, data)
+        return StageRows(kind, tuple({"text": t} for t in corpus.texts), corpus.tokens, corpus.order_hash, sources)
+    examples = _chosen_examples(data[spec.planned.sources[0].name], examples_cap(kind, spec.budget), spec.seed)
+    order_hash = hashlib.sha256("\x1e".join(e.id for e in examples).encode()).hexdigest()
+    if kind == "sft":  # examples have the ``cptbench.data.corpus.Question`` fields, whatever their source
+        rows = [{"prompt": user_turn(e), "completion": [{"role": "assistant", "content": e.completion}]} for e in examples]
     else:
-        examples = _chosen_examples(data[job.planned.sources[0].name], examples_cap(stage.kind, job.budget), job.seed)
-        result = _train_examples(stage.kind, job, examples, common)
-        size, corpus_tokens = len(examples), result.tokens
-        order_hash = hashlib.sha256("\x1e".join(e.id for e in examples).encode()).hexdigest()
-        sources = {job.planned.sources[0].name: {"documents": size, "tokens": result.tokens}}
+        rows = [{"prompt": user_turn(e), "reference": e.reference, "decision": e.label or ""} for e in examples]
+    return StageRows(kind, tuple(rows), None, order_hash, {})
+
+
+def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, dict[str, list[float]]]:
+    """Train ``job``'s stage from ``job.start`` into ``job.checkpoint`` on ``stage_rows``. Returns
+    the summary and the per-step logs (losses, learning rates, and GRPO's reward components)."""
+    planned = job.data.planned
+    stage = planned.stage
+    first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
+    common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first)
+    built = stage_rows(job.data, data)
+    result = _train(job, built, common)
+    corpus_tokens = built.corpus_tokens if built.corpus_tokens is not None else result.tokens
+    sources = built.sources or {planned.sources[0].name: {"documents": len(built.rows), "tokens": result.tokens}}
     rewards = {name: mean for name, v in (result.rewards or {}).items() if v and math.isfinite(mean := sum(v) / len(v))}
     summary = StageTraining(
-        stage=stage.name, documents=size, corpus_tokens=corpus_tokens, tokens=result.tokens,
-        steps=result.steps, seconds=result.seconds, final_loss=result.final_loss, data_order_hash=order_hash,
+        stage=stage.name, documents=len(built.rows), corpus_tokens=corpus_tokens, tokens=result.tokens,
+        steps=result.steps, seconds=result.seconds, final_loss=result.final_loss, data_order_hash=built.order_hash,
         kind=stage.kind, sources=sources, rewards=rewards,
     )
     per_step = {"losses": list(result.losses), "learning_rates": list(result.learning_rates)}
@@ -64,12 +92,26 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     return summary, per_step
 
 
+def _train(job: StageJob, built: StageRows, common: dict):
+    if built.kind == "cpt":
+        from cptbench.train.cpt import train_cpt
+
+        return train_cpt(job.start, tuple(row["text"] for row in built.rows), job.recipe, job.checkpoint, **common)
+    if built.kind == "sft":
+        from cptbench.train.sft import train_sft
+
+        return train_sft(job.start, list(built.rows), job.recipe, job.checkpoint, **common)
+    from cptbench.train.grpo import train_grpo
+
+    return train_grpo(job.start, list(built.rows), job.recipe, job.checkpoint, **common)
+
+
 def examples_cap(kind: str, budget: Budget) -> int | None:
     """How many examples an sft / grpo stage takes (None: all)."""
     return budget.train_examples if kind == "sft" else budget.rl_prompts
 
 
-def cpt_corpus(job: StageJob, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:
+def cpt_corpus(job: StageData, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:
     """The documents of a cpt stage: its own under the budget (the same ones whatever the method),
     every source's for joint, plus replayed documents of earlier stages when the method replays."""
     from cptbench.train.replay import mix_replay
@@ -93,7 +135,7 @@ def cpt_corpus(job: StageJob, data: dict[str, Texts | Examples]) -> tuple[Corpus
     return Corpus(mixed.texts, mixed.tokens, mixed.order_hash), {k: dict(v) for k, v in mixed.sources.items()}
 
 
-def _docs(texts: Texts, job: StageJob) -> tuple:
+def _docs(texts: Texts, job: StageData) -> tuple:
     """The source's documents in file order with their token counts (+1 for the EOS the trainer appends)."""
     from cptbench.train.replay import documents
 
@@ -105,16 +147,3 @@ def _chosen_examples(examples: Examples, limit: int | None, seed: int) -> tuple:
     order = list(examples.items)
     random.Random(seed).shuffle(order)
     return tuple(order if limit is None else order[:limit])
-
-
-def _train_examples(kind: str, job: StageJob, examples: tuple, common: dict):
-    """Examples have the ``cptbench.data.corpus.Question`` fields, whatever their source."""
-    if kind == "sft":
-        from cptbench.train.sft import train_sft
-
-        rows = [{"prompt": user_turn(e), "completion": [{"role": "assistant", "content": e.completion}]} for e in examples]
-        return train_sft(job.start, rows, job.recipe, job.checkpoint, **common)
-    from cptbench.train.grpo import train_grpo
-
-    rows = [{"prompt": user_turn(e), "reference": e.reference, "decision": e.label or ""} for e in examples]
-    return train_grpo(job.start, rows, job.recipe, job.checkpoint, **common)
