@@ -7,7 +7,16 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP, VLLM_URL_HELP, backend_options
+from cptbench.cli.options import (
+    BACKEND_HELP,
+    BACKEND_OPTION_HELP,
+    VLLM_URL_HELP,
+    backend_options,
+    method_option,
+    order_option,
+    replay_option,
+    seed_option,
+)
 from cptbench.core.constants import DEFAULT_BACKEND
 
 
@@ -18,10 +27,10 @@ def evaluate_sequence(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for the evaluations and record.json (resumable)."),
     manifest: Path = typer.Option(None, "--manifest", help="The `cptbench export` manifest the stages were trained on."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default; the export's)."),
-    seed: int = typer.Option(0, "--seed", help="The seed the stage data was exported with."),
-    method: str = typer.Option("naive", "--method", help="naive, joint or dapt: how the stages were chained (as exported)."),
-    order: str = typer.Option("given", "--order", help="Stage order, as exported."),
-    replay: float = typer.Option(0.0, "--replay", help="Replay fraction, as exported."),
+    seed: int = seed_option(),
+    method: str = method_option(),
+    order: str = order_option(),
+    replay: float = replay_option(),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),
     backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
+from cptbench.cli.options import method_option, order_option, replay_extra_option, replay_option, seed_option
 from cptbench.core.constants import DEFAULT_MODEL
 
 
@@ -14,11 +15,11 @@ def export(
     suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name (see `cptbench suites`) or a suite YAML path."),
     out: Path = typer.Option(..., "--out", "-o", help="A new (or empty) folder for <t>-<stage>.jsonl and manifest.json."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the data order (as `run --seed`)."),
-    method: str = typer.Option("naive", "--method", help="naive, joint or dapt (as `run --method`)."),
-    order: str = typer.Option("given", "--order", help="Stage order: given, reversed, random:SEED, or similar."),
-    replay: float = typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages."),
-    replay_extra: bool = typer.Option(False, "--replay-extra", help="Replayed tokens on top of the budget instead of taken from it."),
+    seed: int = seed_option(),
+    method: str = method_option(),
+    order: str = order_option(),
+    replay: float = replay_option(),
+    replay_extra: bool = replay_extra_option(),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="The model whose tokenizer counts the token caps."),
 ) -> None:
     """Write every stage's training data exactly as `cptbench run` would train on it (same documents,

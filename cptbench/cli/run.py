@@ -7,7 +7,17 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP, VLLM_URL_HELP, backend_options
+from cptbench.cli.options import (
+    BACKEND_HELP,
+    BACKEND_OPTION_HELP,
+    VLLM_URL_HELP,
+    backend_options,
+    method_option,
+    order_option,
+    replay_extra_option,
+    replay_option,
+    seed_option,
+)
 from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 
@@ -16,11 +26,11 @@ def run(
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Alias, local directory or hub id."),
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>[-<method>]-s<seed>)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for data order, initialisation and training."),
-    method: str = typer.Option("naive", "--method", help="naive (stage after stage), joint (all stages' data at once) or dapt (each stage from the base model)."),
-    order: str = typer.Option("given", "--order", help="Stage order: given, reversed, random:SEED, or similar (chain by sentence-embedding centroids)."),
-    replay: float = typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages (0 = none)."),
-    replay_extra: bool = typer.Option(False, "--replay-extra", help="Add the replayed tokens on top of the budget instead of taking them from it."),
+    seed: int = seed_option(),
+    method: str = method_option(),
+    order: str = order_option(),
+    replay: float = replay_option(),
+    replay_extra: bool = replay_extra_option(),
     recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH: train the stages that use recipe NAME with the recipe YAML at PATH (repeatable)."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),

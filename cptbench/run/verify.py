@@ -110,7 +110,8 @@ def _rows_to_verify(run_dir: Path, record: RunRecord) -> list[tuple[int, str, st
     rows = [(0, "base", record.model.reference)]
     if record.stages:
         last = len(record.stages)
-        checkpoint = RunDir(run_dir).checkpoint(last, record.stages[-1])
+        # a run keeps its last checkpoint in the run directory; an evaluate-sequence names it
+        checkpoint = Path(record.trainer.checkpoints[-1]) if record.trainer else RunDir(run_dir).checkpoint(last, record.stages[-1])
         if not checkpoint.is_dir():
             raise RecordError(f"{checkpoint}: the final checkpoint is gone, so the final row cannot be re-evaluated")
         rows.append((last, record.stages[-1], str(checkpoint)))
