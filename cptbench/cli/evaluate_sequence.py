@@ -21,7 +21,7 @@ from cptbench.core.constants import DEFAULT_BACKEND
 
 
 def evaluate_sequence(
-    checkpoints: list[Path] = typer.Argument(..., help="The base model, then the checkpoint after each stage, in order."),
+    checkpoints: list[Path] = typer.Argument(..., help="The base model (an alias or a directory), then the checkpoint after each stage, in order."),
     suite: str = typer.Option("crossdomain", "--suite", "-s", help="Suite name or a suite YAML path."),
     trainer: str = typer.Option(..., "--trainer", help='What trained the stages, e.g. "axolotl 0.9, https://.../recipe.yaml" (recorded).'),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for the evaluations and record.json (resumable)."),

@@ -1,9 +1,10 @@
 """Checkpoints trained outside cptbench (``cptbench evaluate-sequence``): checked before any
 evaluation, then standing in for the stages ``run`` would have trained.
 
-Rules: one checkpoint for the base model and one per planned stage, each a loadable model
-directory; every checkpoint keeps the base's tokenizer (token counts and perplexities in the
-record must compare across rows: a changed tokenizer is refused). A manifest from ``cptbench
+Rules: one checkpoint for the base model (any ``--model`` reference: an alias, a directory, a hub
+id) and one per planned stage, each a loadable model directory; every checkpoint keeps the base's
+tokenizer (token counts and perplexities in the record must compare across rows: a changed
+tokenizer is refused). A manifest from ``cptbench
 export``, when given, must be of the same suite, budget, seed and stage order; its per-stage
 counts become the record's training summary.
 """
@@ -29,13 +30,13 @@ def check_checkpoints(checkpoints: tuple[Path, ...], plan: Plan) -> list[Resolve
         raise ConfigError(f"--checkpoints: {len(checkpoints)} given, the suite needs {expected} (the base, then one "
                           f"after each stage: {names})")
     resolved = []
-    for path in checkpoints:
+    for i, path in enumerate(checkpoints):
+        if i and not Path(path).is_dir():  # the base may be any --model reference (an alias too)
+            raise ModelError(f"--checkpoints {path}: not a model directory (config.json + *.safetensors)")
         try:
             resolved.append(resolve_model(str(path)))
         except ModelError as exc:
             raise ModelError(f"--checkpoints {path}: {exc}".replace(f"--model {path}: ", "")) from None
-        if not Path(path).is_dir():
-            raise ModelError(f"--checkpoints {path}: not a model directory (config.json + *.safetensors)")
     base_vocab = _vocabulary(resolved[0].path)
     for model in resolved[1:]:
         if _vocabulary(model.path) != base_vocab:
