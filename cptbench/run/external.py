@@ -56,11 +56,18 @@ def _vocabulary(path: Path) -> dict:
 
 def read_manifest(path: Path, suite_hash: str, budget: str, seed: int, plan: Plan) -> dict:
     """The export manifest, checked against the run it is to describe."""
-    manifest = read_json_object(path)
+    manifest = read_json_object(path, ConfigError)
+    suite = manifest.get("suite")
+    stages = manifest.get("stages")
+    if not isinstance(suite, dict) or not isinstance(stages, list) or not all(isinstance(s, dict) for s in stages):
+        raise ConfigError(f"{path}: suite and stages: not a cptbench export manifest (an object and a list of objects)")
+    for i, stage in enumerate(stages):
+        if not isinstance(stage.get("documents"), int) or not isinstance(stage.get("data_order_hash"), str):
+            raise ConfigError(f"{path}: stages.{i}: documents and data_order_hash missing or mistyped")
     expected = {"suite.hash": suite_hash, "suite.budget": budget, "seed": seed,
                 "stages": [p.stage.name for p in plan.stages]}
-    found = {"suite.hash": manifest.get("suite", {}).get("hash"), "suite.budget": manifest.get("suite", {}).get("budget"),
-             "seed": manifest.get("seed"), "stages": [s.get("stage") for s in manifest.get("stages", [])]}
+    found = {"suite.hash": suite.get("hash"), "suite.budget": suite.get("budget"), "seed": manifest.get("seed"),
+             "stages": [s.get("stage") for s in stages]}
     for key, value in expected.items():
         if found[key] != value:
             raise ConfigError(f"{path}: {key}: {json.dumps(found[key])} differs from this run's {json.dumps(value)} "

@@ -86,6 +86,12 @@ def test_wrong_inputs_are_refused(exported_and_run, tiny_model_path):
                                            "--budget", "smoke", "--out", str(root / "bad2"), "--trainer", "x"])
     assert not_a_model.exit_code == 2 and "export" in not_a_model.output
     assert not (root / "bad").exists() and not (root / "bad2").exists()
+    broken = root / "broken-manifest.json"
+    broken.write_text(json.dumps({**manifest, "stages": "five"}))
+    corrupted = CliRunner().invoke(app, ["evaluate-sequence", *six, "--suite", "crossdomain", "--budget", "smoke",
+                                         "--manifest", str(broken), "--out", str(root / "bad3"), "--trainer", "x"])
+    assert corrupted.exit_code == 2 and "broken-manifest.json: suite and stages: not a cptbench export manifest" in corrupted.output
+    assert not (root / "bad3").exists()
 
 
 def test_the_shipped_example_script_trains_stages_that_submit_accepts(exported_and_run, tiny_model_path):
