@@ -140,7 +140,7 @@ def _records(hf: HfData, split: str) -> Iterator[tuple[int, dict]]:
     """``(index, record)`` of the split, in order; an empty split is an error."""
     if hf.streaming:
         return _checked_stream(_load(hf, split), hf, split)
-    rows = _rows(hf, split, _stamp(hf, split))
+    rows, _ = _loaded(hf, split, _stamp(hf, split))
     return iter(enumerate(rows))
 
 
@@ -154,12 +154,14 @@ def _checked_stream(stream: Iterable[dict], hf: HfData, split: str) -> Iterator[
 
 
 @functools.lru_cache(maxsize=32)
-def _rows(hf: HfData, split: str, _stamp: tuple) -> tuple[dict, ...]:
-    """The split's records, read once per process per file version (``_stamp``)."""
-    rows = tuple(_load(hf, split))
+def _loaded(hf: HfData, split: str, _stamp: tuple) -> tuple[tuple[dict, ...], str]:
+    """The split's records and the fingerprint ``datasets`` gives it, read once per process per
+    file version (``_stamp``)."""
+    dataset = _load(hf, split)
+    rows = tuple(dataset)
     if not rows:
         raise DataError(f"{hf.origin}: split {split!r} holds no records")
-    return rows
+    return rows, getattr(dataset, "_fingerprint", "")
 
 
 def _stamp(hf: HfData, split: str) -> tuple:
@@ -282,7 +284,7 @@ def _split_hash(hf: HfData, split: str) -> str:
         return hashlib.sha256("".join(f"{p.name}\0{d}\n" for p, d in zip(files, digests)).encode()).hexdigest()
     if hf.streaming:
         return f"revision:{hf.revision or 'unpinned'}"
-    fingerprint = getattr(_load(hf, split), "_fingerprint", "")
+    _, fingerprint = _loaded(hf, split, ())
     return f"revision:{hf.revision or 'unpinned'}:fingerprint:{fingerprint}"
 
 

@@ -122,8 +122,11 @@ def board_suite(suite_name: str) -> Suite:
 
 
 def load_board(root: Path, suite_name: str, sort: str | None = None) -> Board:
-    suite = board_suite(suite_name)
-    return make_board(suite, load_entries(Path(root) / board_folder(suite), suite), sort)
+    return _board(Path(root), board_suite(suite_name), sort)
+
+
+def _board(root: Path, suite: Suite, sort: str | None) -> Board:
+    return make_board(suite, load_entries(root / board_folder(suite), suite), sort)
 
 
 def regenerate(root: Path, suite_name: str, sort: str | None = None, *, write: bool = True) -> tuple[Board, list[Path]]:
@@ -131,9 +134,10 @@ def regenerate(root: Path, suite_name: str, sort: str | None = None, *, write: b
 
     Returns the board and the pages that were stale (rewritten unless ``write`` is false).
     """
-    directory = Path(root) / board_folder(board_suite(suite_name))
+    suite = board_suite(suite_name)
+    directory = Path(root) / board_folder(suite)
     with waiting_lock(directory / ".lock") if write else contextlib.nullcontext():
-        board = load_board(root, suite_name, sort)
+        board = _board(Path(root), suite, sort)
         return board, sync_pages(directory, make_board(board.suite, list(board.entries)), write=write)
 
 

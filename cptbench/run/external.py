@@ -4,9 +4,9 @@ evaluation, then standing in for the stages ``run`` would have trained.
 Rules: one checkpoint for the base model (any ``--model`` reference: an alias, a directory, a hub
 id) and one per planned stage, each a loadable model directory; every checkpoint keeps the base's
 tokenizer (token counts and perplexities in the record must compare across rows: a changed
-tokenizer is refused). A manifest from ``cptbench
-export``, when given, must be of the same suite, budget, seed and stage order; its per-stage
-counts become the record's training summary.
+tokenizer is refused). A manifest from ``cptbench export``, when given, must be of the same suite,
+budget, seed and method (stage order, replay); its per-stage counts become the record's training
+summary.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def _vocabulary(path: Path) -> dict:
 
 
 def read_manifest(path: Path, suite_hash: str, budget: str, seed: int, plan: Plan) -> dict:
+    # the method decides the stages' data (order, replay), so a manifest of another one is refused too
     """The export manifest, checked against the run it is to describe."""
     manifest = read_json_object(path, ConfigError)
     suite = manifest.get("suite")
@@ -65,9 +66,9 @@ def read_manifest(path: Path, suite_hash: str, budget: str, seed: int, plan: Pla
         if not isinstance(stage.get("documents"), int) or not isinstance(stage.get("data_order_hash"), str):
             raise ConfigError(f"{path}: stages.{i}: documents and data_order_hash missing or mistyped")
     expected = {"suite.hash": suite_hash, "suite.budget": budget, "seed": seed,
-                "stages": [p.stage.name for p in plan.stages]}
+                "stages": [p.stage.name for p in plan.stages], "method": plan.method.model_dump(mode="json")}
     found = {"suite.hash": suite.get("hash"), "suite.budget": suite.get("budget"), "seed": manifest.get("seed"),
-             "stages": [s.get("stage") for s in stages]}
+             "stages": [s.get("stage") for s in stages], "method": manifest.get("method")}
     for key, value in expected.items():
         if found[key] != value:
             raise ConfigError(f"{path}: {key}: {json.dumps(found[key])} differs from this run's {json.dumps(value)} "
@@ -83,7 +84,7 @@ def external_training(planned: PlannedStage, manifest: dict | None) -> StageTrai
     if exported is None:
         return StageTraining(stage=stage.name, documents=0, corpus_tokens=0, tokens=0, steps=None, seconds=None,
                              final_loss=None, data_order_hash="", kind=stage.kind)
-    tokens = exported["corpus_tokens"] or 0
+    tokens = exported.get("corpus_tokens") or 0
     return StageTraining(stage=stage.name, documents=exported["documents"], corpus_tokens=tokens, tokens=tokens,
                          steps=None, seconds=None, final_loss=None, data_order_hash=exported["data_order_hash"],
                          kind=stage.kind, sources=exported.get("sources") or {})

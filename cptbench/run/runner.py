@@ -198,15 +198,17 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
 def training_inputs(config: RunConfig, reporter: Reporter) -> tuple[dict[str, Texts | Examples], Plan]:
     """Every stage's training data (by suite stage name) and the plan of the method (order,
     replay): what ``run`` trains on and ``export`` writes out."""
-    stage_data: dict[str, Texts | Examples] = {}
-    for stage in config.suite.stages:
-        if stage.kind == "cpt":
-            stage_data[stage.name] = load_texts(stage.data, config.suite.sentences_per_doc,
-                                                 max_bytes=config.budget.train_tokens)
-        else:
-            stage_data[stage.name] = load_examples(stage.data)
+    stage_data = {stage.name: load_stage_data(stage, config.suite, config.budget) for stage in config.suite.stages}
     order = _resolve_order(config, stage_data, reporter)
     return stage_data, make_plan(config.suite, config.method_ref(order))
+
+
+def load_stage_data(stage: Stage, suite: Suite, budget: Budget) -> Texts | Examples:
+    """A stage's training data: documents for cpt (a streaming source reads up to the token cap in
+    UTF-8 bytes), examples for sft / grpo."""
+    if stage.kind == "cpt":
+        return load_texts(stage.data, suite.sentences_per_doc, max_bytes=budget.train_tokens)
+    return load_examples(stage.data)
 
 
 def _resolve_order(config: RunConfig, stage_data, reporter: Reporter) -> tuple[str, ...]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cptbench.core.spec import Budget, DataSpec, Suite
-from cptbench.data.sources import load_examples, load_texts
+from cptbench.core.spec import Budget, Stage, Suite
+from cptbench.data.corpus import Examples, Texts
 from cptbench.eval.kinds.registry import get_kind
+from cptbench.run.runner import load_stage_data
 from cptbench.run.stage import examples_cap
 
 
@@ -25,7 +26,7 @@ class CheckedPart:
 def check_suite(suite: Suite, budget: Budget) -> list[CheckedPart]:
     """Read every stage's and task's data as a run with ``budget`` would; raises the first problem
     (``DataError`` / ``ConfigError``, one line naming the file and field)."""
-    parts = [_stage(stage.name, stage.kind, stage.data, suite, budget) for stage in suite.stages]
+    parts = [_stage(stage, load_stage_data(stage, suite, budget), budget) for stage in suite.stages]
     for task in suite.tasks:
         kind = get_kind(task.kind)
         inputs = kind.inputs(task, suite, budget)
@@ -36,15 +37,14 @@ def check_suite(suite: Suite, budget: Budget) -> list[CheckedPart]:
     return parts
 
 
-def _stage(name: str, kind: str, data: DataSpec, suite: Suite, budget: Budget) -> CheckedPart:
-    if kind == "cpt":
-        texts = load_texts(data, suite.sentences_per_doc, max_bytes=budget.train_tokens)
-        size = sum(len(t.encode()) for t in texts.texts)
+def _stage(stage: Stage, data: Texts | Examples, budget: Budget) -> CheckedPart:
+    label = ", ".join(data.data_hashes)
+    if isinstance(data, Texts):
+        size = sum(len(t.encode()) for t in data.texts)
         note = f"{size:,} UTF-8 bytes"
         if budget.train_tokens is not None and size < budget.train_tokens:
             note += f": fewer than the {budget.train_tokens:,} train_tokens of budget {budget.name!r}, so all of it trains"
-        return CheckedPart(name, kind, ", ".join(texts.data_hashes), len(texts.texts), note)
-    examples = load_examples(data)
-    cap = examples_cap(kind, budget)
-    taken = len(examples.items) if cap is None else min(cap, len(examples.items))
-    return CheckedPart(name, kind, ", ".join(examples.data_hashes), taken, f"of {len(examples.items)} examples")
+        return CheckedPart(stage.name, stage.kind, label, len(data.texts), note)
+    cap = examples_cap(stage.kind, budget)
+    taken = len(data.items) if cap is None else min(cap, len(data.items))
+    return CheckedPart(stage.name, stage.kind, label, taken, f"of {len(data.items)} examples")
