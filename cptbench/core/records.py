@@ -13,6 +13,7 @@ from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import CptbenchError, RecordError
 from cptbench.core.io import Strict, describe_validation_error, read_json_object
 from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
+from cptbench.core.samples import Samples, SamplesModel
 
 RECORD_SCHEMA_VERSION = 1
 
@@ -100,6 +101,41 @@ class RunRecord(Strict):
     attempts: list[float] | None = None  # wall seconds of each process that worked on the run (None: older records)
     method: MethodRef | None = None  # None: records made before methods existed (naive, given order)
     trainer: TrainerRef | None = None  # None: cptbench's reference trainers
+    # per-item values of each cell (cptbench.core.samples), what intervals are resampled from;
+    # None: records made before them, or a cell whose metric is not a mean over items
+    samples: list[list[SamplesModel | None]] | None = None
+
+    def cell_samples(self) -> list[list[Samples | None]] | None:
+        if self.samples is None:
+            return None
+        return [[None if s is None else s.samples() for s in row] for row in self.samples]
+
+
+def record_samples(grid: list[list[Samples | None]]) -> list[list[dict]] | None:
+    """The record's ``samples`` field for a grid of cells' samples (None when no cell has any)."""
+    if all(s is None for row in grid for s in row):
+        return None
+    return [[None if s is None else s.to_json() for s in row] for row in grid]
+
+
+def check_samples(record: RunRecord) -> None:
+    """Samples agree with the matrix: one per cell, each determining its cell's value (to 1e-6),
+    and the same number of items in every row of a column (every row scores the same items)."""
+    grid = record.cell_samples()
+    if grid is None:
+        return
+    if len(grid) != len(record.matrix) or any(len(row) != len(record.tasks) for row in grid):
+        raise CptbenchError(f"samples: expected {len(record.matrix)} rows of {len(record.tasks)} cells, as the matrix")
+    for j, task in enumerate(record.tasks):
+        counts = {len(row[j]) for row in grid if row[j] is not None}
+        if len(counts) > 1:
+            raise CptbenchError(f"samples: task {task.name} has {sorted(counts)} items in different rows")
+        for t, row in enumerate(grid):
+            cell = row[j]
+            if cell is not None and not math.isclose(cell.value(), record.matrix[t][j], rel_tol=1e-6, abs_tol=1e-9):
+                raise CptbenchError(
+                    f"samples[{t}][{task.name}]: its items give {cell.value()!r}, the matrix has {record.matrix[t][j]!r}"
+                )
 
 
 
@@ -125,6 +161,7 @@ def load_record(path: Path) -> RunRecord:
         raise RecordError(f"{path}: {describe_validation_error(exc)}") from None
     try:
         matrix_from_record(record)  # shape, finiteness, stage alignment
+        check_samples(record)
     except CptbenchError as exc:
         raise RecordError(f"{path}: {exc}") from None
     return record

@@ -13,9 +13,10 @@ from cptbench.eval.kinds.registry import get_kind
 
 
 def evaluate_task(backend: Backend, task: TaskSpec, items: Sequence, context: EvalContext) -> Cell:
-    """The task's cell; a NaN or inf in its value or details is a NumericsError naming the task."""
+    """The task's cell; a NaN or inf in its value, details or samples is a NumericsError naming the task."""
     cell = get_kind(task.kind).score(backend, task, items, context)
-    for name, number in [("value", cell.value), *cell.details.items()]:
+    per_item = [] if cell.samples is None else [("samples", x) for x in (*cell.samples.values, *(cell.samples.weights or ()))]
+    for name, number in [("value", cell.value), *cell.details.items(), *per_item]:
         if not math.isfinite(number):
             raise NumericsError(f"task {task.name}: {name} is {number}")
     return cell

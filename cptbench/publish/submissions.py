@@ -36,6 +36,7 @@ from cptbench.core.records import (
     RunRecord,
     StageTraining,
     SuiteRef,
+    check_samples,
     matrix_from_record,
     verify_metrics,
 )
@@ -167,6 +168,7 @@ def load_submission(path: Path) -> Submission:
     submission = validate(read_json_object(path, SubmissionError), Submission, path, SubmissionError)
     try:
         matrix_from_record(submission)
+        check_samples(submission)
     except CptbenchError as exc:
         raise SubmissionError(f"{path}: {exc}") from None
     return submission

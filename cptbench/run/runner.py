@@ -25,7 +25,8 @@ from cptbench.core.faults import crash_point
 from cptbench.core.io import write_json_atomic
 from cptbench.core.matrix import ResultMatrix
 from cptbench.core.progress import Reporter, SilentReporter
-from cptbench.core.records import MethodRef, RunRecord, StageTraining, load_record
+from cptbench.core.records import MethodRef, RunRecord, StageTraining, load_record, record_samples
+from cptbench.core.samples import Samples, read_samples
 from cptbench.core.spec import Budget, Stage, Suite
 from cptbench.data.corpus import Examples, Texts
 from cptbench.data.sources import load_examples, load_texts
@@ -262,6 +263,7 @@ class _StageLoop:
         self.reporter = reporter
         self.eval_sets = eval_sets
         self.details: list[list[dict[str, float | int]]] = []
+        self.samples: list[list[Samples | None]] = []
         self.backend_settings: dict[str, object] = {}
         self.parameters = 0
         self.eval_seconds = 0.0
@@ -274,7 +276,7 @@ class _StageLoop:
         for task in self.suite.tasks:
             saved = self.run.read_json(self.run.eval_file(row, label, task.name))
             if saved is not None:
-                cells[task.name] = Cell(saved["value"], saved["details"])
+                cells[task.name] = Cell(saved["value"], saved["details"], read_samples(saved.get("samples")))
         missing = [t for t in self.suite.tasks if t.name not in cells]
         if not self.backend_settings:  # a resumed run: the settings of the first evaluation
             saved_backend = self.run.read_json(self.run.backend)
@@ -289,6 +291,7 @@ class _StageLoop:
             cells.update(self._evaluate_missing(row, label, model_path, missing))
         ordered = [cells[t.name] for t in self.suite.tasks]
         self.details.append([c.details for c in ordered])
+        self.samples.append([c.samples for c in ordered])
         return [c.value for c in ordered]
 
     def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
@@ -313,7 +316,8 @@ class _StageLoop:
         for task in tasks:
             task_started = time.perf_counter()
             cell = evaluate_task(backend, task, self.eval_sets[task.name], context)
-            write_json_atomic(self.run.eval_file(row, label, task.name), {"value": cell.value, "details": cell.details})
+            saved = {"value": cell.value, "details": cell.details, "samples": cell.samples and cell.samples.to_json()}
+            write_json_atomic(self.run.eval_file(row, label, task.name), saved)
             self.run.append_log(f"eval row={row} ({label}) task={task.name} value={cell.value:.6f}")
             self.attempts.save(eval_seconds=self.eval_seconds + time.perf_counter() - started)
             crash_point(f"eval:{row}:{task.name}")
@@ -417,6 +421,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         tasks=[{"name": c.name, "metric": c.metric, "direction": c.direction.value, "stage": c.stage} for c in columns],
         matrix=[list(r) for r in matrix.values],
         details=loop.details,
+        samples=record_samples(loop.samples),
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
         method=inputs.plan.method,

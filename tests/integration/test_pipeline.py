@@ -48,6 +48,24 @@ def test_run_writes_a_complete_record(smoke_run):
     assert "eval row=0 (base) task=politics_bpb" in (out / "logs" / "run.log").read_text()
 
 
+def test_every_cell_keeps_the_per_item_values_it_is_computed_from(smoke_run):
+    out, _ = smoke_run
+    record = load_record(out)
+    grid = record.cell_samples()
+    for t, row in enumerate(grid):
+        for j, (task, samples) in enumerate(zip(record.tasks, row)):
+            assert samples is not None, task.name  # bpb, cloze and lm-eval's bits_per_byte all keep them
+            assert samples.value() == pytest.approx(record.matrix[t][j], rel=1e-9)
+            counted = record.details[t][j].get("documents", record.details[t][j].get("items"))
+            assert len(samples) == (counted or record.details[t][j]["sample_len"])
+    cloze = grid[0][[t.name for t in record.tasks].index("politics_cloze")]
+    assert cloze.weights is None and set(cloze.values) <= {0.0, 1.0}
+    bpb = grid[0][0]
+    assert sum(bpb.weights) == record.details[0][0]["bytes"]  # documents weighted by their bytes
+    saved = json.loads((out / "eval" / "0-base" / "politics_bpb.json").read_text())
+    assert saved["samples"] == record.samples[0][0].model_dump()
+
+
 def test_record_metrics_equal_the_formulas_on_its_matrix(smoke_run):
     record = load_record(smoke_run[0])
     assert record.metrics == as_dict(compute_all(matrix_from_record(record)))

@@ -7,16 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cptbench.core.matrix import Direction
+from cptbench.core.samples import Samples
 from cptbench.core.spec import Budget, LmEvalRef, Suite, TaskSpec
 from cptbench.eval.backends.base import Backend, Progress
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One matrix cell: the task's value plus what it was computed from."""
+    """One matrix cell: the task's value, the sums it was computed from (``details``) and its
+    per-item values (``samples``: what its interval is resampled from)."""
 
     value: float
     details: dict[str, float | int]
+    samples: Samples | None = None
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,15 @@ def choice_accuracy(backend: Backend, groups: Sequence[Sequence], answers: Seque
     ``groups[i]`` holds item i's requests, ``answers[i]`` the index of the right one. Chance is the
     mean of 1 / choices."""
     scores = backend.loglikelihood([request for group in groups for request in group])
-    correct, offset = 0, 0
+    hits, offset = [], 0
     for group, answer in zip(groups, answers):
         logprobs = [s.logprob for s in scores[offset : offset + len(group)]]
-        correct += max(range(len(logprobs)), key=logprobs.__getitem__) == answer
+        hits.append(int(max(range(len(logprobs)), key=logprobs.__getitem__) == answer))
         offset += len(group)
     done(context, len(groups))
     chance = sum(1 / len(group) for group in groups) / len(groups)
-    return Cell(correct / len(groups), {"items": len(groups), "correct": correct, "chance": chance})
+    correct = sum(hits)
+    return Cell(correct / len(groups), {"items": len(groups), "correct": correct, "chance": chance}, Samples.of(hits))
 
 
 def done(context: EvalContext, count: int) -> None:

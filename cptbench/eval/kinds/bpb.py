@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from cptbench.core.matrix import Direction
+from cptbench.core.samples import Samples
 from cptbench.data.corpus import spread
 from cptbench.data.sources import load_texts
 from cptbench.eval.backends.base import RollingResult
@@ -20,6 +21,11 @@ def bits_per_byte(results: Sequence[RollingResult]) -> float:
 def token_perplexity(results: Sequence[RollingResult]) -> float:
     """exp(sum of NLL / number of tokens): tokenizer-dependent, reported beside BPB only."""
     return perplexity_of_sums(sum(r.nll for r in results), sum(r.num_tokens for r in results))
+
+
+def document_bits(results: Sequence[RollingResult]) -> Samples:
+    """Each document's bits (NLL / ln 2) weighted by its bytes: resampled documents give corpus BPB."""
+    return Samples.of([r.nll / math.log(2) for r in results], [r.num_bytes for r in results])
 
 
 def bpb_of_sums(nll: float, num_bytes: int) -> float:
@@ -53,6 +59,7 @@ class BitsPerByte(TaskKind):
                 "bytes": sum(r.num_bytes for r in results),
                 "nll": sum(r.nll for r in results),
             },
+            samples=document_bits(results),
         )
 
     def recomputed(self, task, details) -> dict[str, float]:

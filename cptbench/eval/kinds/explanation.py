@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.matrix import Direction
+from cptbench.core.samples import Samples
 from cptbench.data.corpus import spread, user_turn
 from cptbench.data.sources import load_examples
 from cptbench.eval.answers import split_answer
@@ -44,7 +45,7 @@ class Explanation(TaskKind):
             "answered": sum(p[1] is not None for p in parsed),
             "decision_accuracy": sum(p[1] == e.label for p, e in zip(parsed, items)) / len(items),
             "mean_chars": sum(len(x) for x in explanations) / len(explanations),
-        })
+        }, Samples.of(scores))
 
 
 def _answers(backend, examples, generations: dict) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cptbench.core.errors import ConfigError
 from cptbench.core.matrix import Direction
+from cptbench.core.samples import Samples
 from cptbench.core.spec import LmEvalRef
 from cptbench.data.corpus import spread
 from cptbench.data.sources import load_texts
@@ -79,7 +80,7 @@ def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] |
             task_manager=_task_manager(ref, documents, Path(work)),
             limit=limit,
             bootstrap_iters=0,
-            log_samples=False,
+            log_samples=True,  # per-document values: the cell's interval is resampled from them
             verbosity=None,  # lm-eval then adds no terminal handler: its records reach the run log
         )
     scores = output["results"].get(ref.task, {})
@@ -88,7 +89,24 @@ def evaluate_lmeval(backend: Backend, ref: LmEvalRef, documents: Sequence[str] |
         reported = sorted(k.split(",")[0] for k in scores if not k.startswith("alias"))
         raise ConfigError(f"lm-eval task {ref.task}: no metric {ref.metric!r} (it reports {reported})")
     details = {k.split(",")[0]: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and k != key}
-    return Cell(float(scores[key]), details)
+    value = float(scores[key])
+    return Cell(value, details, _document_samples(output.get("samples", {}).get(ref.task, []), ref.metric, value))
+
+
+def _document_samples(logged: list[dict], metric: str, value: float) -> Samples | None:
+    """Per-document values of ``metric`` from lm-eval's logged samples, when they determine the
+    score: (loglikelihood, bytes) pairs for bits-per-byte, numbers for a metric lm-eval averages.
+    None for corpus-level metrics (F1, BLEU...) whose score is not a ratio of per-document sums."""
+    entries = [entry[metric] for entry in sorted(logged, key=lambda e: e["doc_id"]) if metric in entry]
+    if not entries:
+        return None
+    if metric == "bits_per_byte":
+        samples = Samples.of([-ll / math.log(2) for ll, _ in entries], [n for _, n in entries])
+    elif all(isinstance(e, (int, float)) for e in entries):
+        samples = Samples.of(entries)
+    else:
+        return None
+    return samples if math.isclose(samples.value(), value, rel_tol=1e-6, abs_tol=1e-9) else None
 
 
 @contextlib.contextmanager
