@@ -20,13 +20,18 @@ BWT/FWT/forgetting, no general task for general retention) is ``None``, never Na
 Relative forms (suffix ``_rel``) divide each term by ``|s[reference][j]|`` and multiply by 100
 (percent) before averaging the same way; terms whose reference is exactly 0 are skipped, and the
 metric is ``None`` when every reference is 0.
+
+The same functions compute a metric on many resampled matrices at once (``cptbench.core.uncertainty``):
+a matrix whose cells are numpy arrays (one value per resample) gives arrays, NaN where undefined.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from cptbench.core.errors import NumericsError, RecordError
 from cptbench.core.matrix import Direction, ResultMatrix
@@ -75,7 +80,7 @@ def _mean(terms: list[float]) -> float | None:
     if not terms:
         return None
     value = sum(terms) / len(terms)
-    if not math.isfinite(value):
+    if not np.all(np.isfinite(value)):
         raise NumericsError(f"metrics: a mean over {len(terms)} terms is {value}")
     return value
 
@@ -87,7 +92,23 @@ def _absolute(terms: list[_Term]) -> float | None:
 
 def _relative(terms: list[_Term]) -> float | None:
     """Mean of 100 * difference / |reference| over the terms whose reference is not 0."""
+    if terms and isinstance(terms[0][1], np.ndarray):
+        return _relative_resampled(terms)
     return _mean([100.0 * d / abs(r) for d, r in terms if r != 0.0])
+
+
+def _relative_resampled(terms: list[_Term]) -> np.ndarray:
+    """``_relative`` per resample: each resample skips its own zero references (NaN: all zero)."""
+    kept = [r != 0.0 for _, r in terms]
+    parts = [np.where(k, 100.0 * d / np.where(k, np.abs(r), 1.0), 0.0) for (d, r), k in zip(terms, kept)]
+    counts = sum(k.astype(float) for k in kept)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sum(parts) / counts, np.nan)
+
+
+def _peak(scores: list[float]) -> float:
+    """The largest score (elementwise for resampled cells)."""
+    return functools.reduce(np.fmax, scores) if isinstance(scores[0], np.ndarray) else max(scores)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +135,7 @@ def _forgetting_max_terms(m: ResultMatrix, family: str) -> list[_Term]:
     terms = []
     for j, k in _aligned(m, family):
         if k < last:
-            peak = max(m.score(t, j) for t in range(k, last))
+            peak = _peak([m.score(t, j) for t in range(k, last)])
             terms.append((peak - m.score(last, j), m.score(k, j)))
     return terms
 
