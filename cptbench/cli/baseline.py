@@ -14,13 +14,14 @@ app = typer.Typer(help="Regression-gate baselines: made explicitly, committed, r
 
 @app.command("create")
 def create(
-    run_dir: Path = typer.Argument(..., help="A run directory (or its record.json)."),
+    runs: list[Path] = typer.Argument(..., help="A run directory (or its record.json); several seeds of one configuration for a mean baseline whose `regress --tol auto` knows the seed-to-seed spread."),
     out: Path = typer.Option(..., "--out", "-o", help="The baseline JSON to write."),
     no_matrix: bool = typer.Option(False, "--no-matrix", help="Leave the matrix out (then `regress --cells` is refused)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing baseline (review the diff before committing)."),
 ) -> None:
-    """Write a baseline from a run: suite + hash, budget, model, seed, metrics, matrix, default
-    tolerances per metric, and the record it came from. Edit tolerances by hand, then commit it."""
+    """Write a baseline from a run (or the mean of several seeds): suite + hash, budget, model, seeds,
+    metrics, matrix, default tolerances per metric, each seed's per-item values (for `regress --tol
+    auto`) and the record it came from. Edit tolerances by hand, then commit it."""
     import json
 
     from cptbench.core.io import write_text_atomic
@@ -31,8 +32,9 @@ def create(
     with handled():
         if out.exists() and not force:
             raise BaselineError(f"--out {out}: exists; baselines are never replaced silently (pass --force, then review the diff)")
-        baseline = create_baseline(load_verified_record(run_dir), include_matrix=not no_matrix)
+        baseline = create_baseline([load_verified_record(path) for path in runs], include_matrix=not no_matrix)
         write_text_atomic(out, json.dumps(baseline.model_dump(mode="json"), indent=2, allow_nan=False) + "\n")
         typer.echo(f"wrote {out}: {len(baseline.metrics)} metrics"
                    f"{', the matrix' if baseline.matrix is not None else ''}, suite {baseline.suite.name} "
-                   f"budget {baseline.suite.budget}, model {baseline.model}, seed {baseline.seed}")
+                   f"budget {baseline.suite.budget}, model {baseline.model}, "
+                   f"seed{'s' if len(runs) > 1 else ''} {', '.join(str(r.seed) for r in baseline.runs)}")

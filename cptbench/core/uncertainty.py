@@ -91,8 +91,7 @@ def _check_same_shape(groups: Sequence[Sequence[RunRecord]]) -> None:
         for record in group:
             if [t.name for t in record.tasks] != names or len(record.matrix) != len(first.matrix):
                 raise CptbenchError(
-                    f"runs of suite {record.suite.name} (seed {record.seed}) and {first.suite.name} "
-                    f"(seed {first.seed}) have different tasks or stages: no common interval"
+                    f"the runs of seed {record.seed} and seed {first.seed} have different tasks or stages: no common interval"
                 )
 
 
@@ -190,6 +189,8 @@ def interval(estimate: float | None, resampled: np.ndarray) -> Interval | None:
 
 
 def mean_matrix(group: Sequence[RunRecord]) -> ResultMatrix:
+    """The cell-wise mean of the runs' matrices (a run: a RunRecord, or anything with its
+    ``stages``, ``tasks``, ``matrix``, ``seed`` and ``cell_samples()``)."""
     first = matrix_from_record(group[0])
     values = np.mean([r.matrix for r in group], axis=0)
     return ResultMatrix(first.stages, first.tasks, tuple(map(tuple, values.tolist())))

@@ -1,43 +1,82 @@
-"""Runs side by side: every metric, and each later run's delta against the first."""
+"""Runs side by side: every metric, and each later side's delta against the first (A), with the
+delta's 95 % interval and whether it is distinguishable from noise. A side is one run, or the
+runs of one configuration over several seeds (averaged, resampled over seeds too)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cptbench.core import metrics
-from cptbench.core.records import RunRecord, matrix_from_record
-from cptbench.publish.format import DASH, markdown_table, number
+from cptbench.core.errors import ConfigError
+from cptbench.core.records import RunRecord
+from cptbench.core.uncertainty import Delta, compare, mean_matrix
+from cptbench.publish.format import DASH, markdown_table, number, spanned
 from cptbench.run.plan import method_label
 
-
-def _label(record: RunRecord) -> str:
-    return (f"{record.model.reference} s{record.seed} ({record.suite.name} {record.suite.budget}, "
-            f"{method_label(record.method, record.recipes)})")
+NOT_DISTINGUISHABLE = "not distinguishable"
 
 
-def _verdict(delta: float | None, higher_is_better: bool) -> str:
-    if delta is None:
+def configuration(record: RunRecord) -> tuple:
+    """What must agree between the seeds of one configuration: everything that is not the seed."""
+    return (record.suite.name, record.suite.hash, record.suite.budget, record.model.reference,
+            method_label(record.method, record.recipes), repr(sorted(record.recipes.items())),
+            record.trainer.declared if record.trainer else None)
+
+
+def check_seed_group(group: Sequence[RunRecord], where: str) -> None:
+    """The runs of one side are one configuration, each seed once."""
+    first = group[0]
+    for record in group[1:]:
+        if configuration(record) != configuration(first):
+            raise ConfigError(f"{where}: seed {record.seed} is not the same configuration as seed {first.seed} "
+                              "(suite, budget, model, method and recipes must agree)")
+    seeds = [r.seed for r in group]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where}: seed {next(s for s in seeds if seeds.count(s) > 1)} appears twice")
+
+
+def group_label(group: Sequence[RunRecord]) -> str:
+    first = group[0]
+    seeds = ",".join(f"s{r.seed}" for r in group)
+    return (f"{first.model.reference} {seeds} ({first.suite.name} {first.suite.budget}, "
+            f"{method_label(first.method, first.recipes)})")
+
+
+def verdict(delta: Delta, value: float | None) -> str:
+    """better / worse (direction-aware) when the interval excludes 0, else not distinguishable."""
+    if value is None:
         return DASH
-    return "same" if delta == 0 else ("better" if (delta > 0) == higher_is_better else "worse")
+    if delta.interval is None:
+        return "same" if value == 0 else "no interval"
+    if not delta.distinguishable:
+        return NOT_DISTINGUISHABLE
+    return "better" if (value > 0) == delta.higher_is_better else "worse"
 
 
-def compare_markdown(*records: RunRecord) -> str:
-    """Every metric any run has, one column per run, and each later run's delta against the first
-    (A) with whether it is better (direction-aware)."""
-    a, others = records[0], records[1:]
-    names = [chr(ord("A") + i) for i in range(len(records))]
-    directions = {}
-    for record in records:
-        for value in metrics.compute_all(matrix_from_record(record)):
-            directions[value.key] = value.higher_is_better
-    header = ["metric", *names, *(f"{n} − A" for n in names[1:]), *(f"{n} is" for n in names[1:])]
+def compare_markdown(*groups: Sequence[RunRecord]) -> str:
+    """Every metric any side has, one column per side (seed means), and each later side's delta
+    against A with its paired 95 % interval and verdict."""
+    names = [chr(ord("A") + i) for i in range(len(groups))]
+    means = [mean_matrix(g) for g in groups]
+    values = [metrics.as_dict(metrics.compute_all(m)) for m in means]
+    same_items = all(configuration(g[0])[:3] == configuration(groups[0][0])[:3] for g in groups)
+    comparisons = [compare(groups[0], g) if same_items else None for g in groups[1:]]
+    header = ["metric", *names, *(f"{n} − A [95 % interval]" for n in names[1:]), *(f"{n} is" for n in names[1:])]
     rows = []
-    for key, higher in directions.items():
-        values = [r.metrics.get(key) for r in records]
-        deltas = [None if values[0] is None or v is None else v - values[0] for v in values[1:]]
+    for key in values[0]:
+        deltas = [None if values[0][key] is None or v.get(key) is None else v[key] - values[0][key] for v in values[1:]]
+        found = [c.metrics[key] if c else Delta(None, True) for c in comparisons]
         rows.append([
-            key, *(number(v, zero_sign=True) for v in values),
-            *(number(d, signed=True, zero_sign=True) for d in deltas), *(_verdict(d, higher) for d in deltas),
+            key, *(number(v.get(key), zero_sign=True) for v in values),
+            *(spanned(d, f.interval, signed=True) for d, f in zip(deltas, found)),
+            *(verdict(f, d) for f, d in zip(found, deltas)),
         ])
-    text = "\n".join([*(f"- **{n}**: {_label(r)}" for n, r in zip(names, records)), "", markdown_table(header, rows)])
-    if any(r.suite.hash != a.suite.hash or r.suite.budget != a.suite.budget for r in others):
-        text += "\nNote: the runs differ in suite version or budget; compare with care.\n"
+    lines = [f"- **{n}**: {group_label(g)}" for n, g in zip(names, groups)]
+    text = "\n".join([*lines, "", markdown_table(header, rows)])
+    if same_items:
+        text += ("\nIntervals: paired bootstrap over the items both sides scored"
+                 f"{' and over seeds' if any(len(g) > 1 for g in groups) else ''} (1,000 resamples). "
+                 f"`{NOT_DISTINGUISHABLE}`: the interval includes 0.\n")
+    else:
+        text += "\nNote: the runs differ in suite version or budget, so no interval: compare with care.\n"
     return text

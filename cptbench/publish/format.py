@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from cptbench.core.matrix import Direction
+from cptbench.core.uncertainty import Interval
 
 DASH = "—"
 """An undefined value (None, NaN, infinity)."""
@@ -25,6 +26,20 @@ def number(value: float | None, digits: int = 4, *, signed: bool = False, zero_s
         return DASH
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     return text if zero_sign or float(text) != 0 else text.lstrip("+-")
+
+
+def spanned(value: float | None, interval: Interval | None, digits: int = 4, *, signed: bool = False) -> str:
+    """``value [low, high]`` (its 95 % interval), or the value alone when it has none."""
+    text = number(value, digits, signed=signed)
+    if interval is None or text == DASH:
+        return text
+    return f"{text} [{number(interval.low, digits, signed=signed)}, {number(interval.high, digits, signed=signed)}]"
+
+
+def plus_minus(value: float | None, interval: Interval | None, digits: int = 4) -> str:
+    """``value ±h``, h = half the 95 % interval's width (compact, for matrix cells)."""
+    text = number(value, digits)
+    return text if interval is None or text == DASH else f"{text} ±{interval.half_width:.{digits}f}"
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -32,8 +32,10 @@ from cptbench.core.errors import ConfigError
 from cptbench.core.io import write_text_atomic
 from cptbench.core.matrix import Direction
 from cptbench.core.records import load_verified_record, matrix_from_record
+from cptbench.core.uncertainty import Interval, Summary, ranks_with_ties, summarize
+from cptbench.publish.compare import configuration
 from cptbench.publish.figures import gain_deltas
-from cptbench.publish.format import ARROW, DASH, arrow, markdown_table, number, row_labels
+from cptbench.publish.format import ARROW, DASH, arrow, markdown_table, number, plus_minus, row_labels
 from cptbench.publish.report import HEADLINE_METRICS
 from cptbench.publish.submissions import (
     DEFAULT_METHOD,
@@ -71,11 +73,36 @@ def default_root() -> Path:
 
 
 @dataclass(frozen=True)
+class Row:
+    """One configuration on the board: its entries (one per seed), its rank and intervals."""
+
+    entries: tuple[Entry, ...]  # by seed
+    rank: int  # 1 + the number of rows significantly better on the ranked metric (ties share it)
+    summary: Summary  # mean over seeds, 95 % intervals over items (and seeds)
+    values: dict[str, float | None]  # every metric of the mean matrix
+
+    @property
+    def id(self) -> str:
+        return ", ".join(e.id for e in self.entries)
+
+    @property
+    def first(self) -> Entry:
+        return self.entries[0]
+
+    def shown(self, key: str) -> str:
+        return plus_minus(self.values.get(key), self.summary.metrics.get(key))
+
+
+@dataclass(frozen=True)
 class Board:
     suite: Suite
     family: str
-    entries: tuple[Entry, ...]  # ranked
+    rows: tuple[Row, ...]  # ranked
     sort: str
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for row in self.rows for e in row.entries)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -98,17 +125,41 @@ def resolve_sort(sort: str | None, family: str) -> str:
 
 
 def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> Board:
-    """Rank ``entries`` best first by ``sort`` (direction from the METRICS table); undefined last; ties by id."""
+    """Group ``entries`` by configuration (their seeds form one row) and rank the rows by ``sort``
+    with ties: rank = 1 + the rows significantly better (paired bootstrap); within a rank, best
+    estimate first, undefined last, then by id."""
     families = [task.column.metric for task in suite.tasks]
     family = PREFERRED_FAMILY if PREFERRED_FAMILY in families else families[0]
     key = resolve_sort(sort, family)
     higher = Board(suite, family, (), key).higher_is_better(key)
+    groups = _seed_groups(entries)
+    records = [[e.submission for e in group] for group in groups]
+    ranks = ranks_with_ties(records, key, higher) if records else []
+    rows = []
+    for group, rank, runs in zip(groups, ranks, records):
+        summary = summarize(runs)
+        rows.append(Row(tuple(group), rank, summary, metrics.as_dict(metrics.compute_all(summary.matrix))))
 
-    def order(entry: Entry) -> tuple:
-        value = entry.values[key].value
-        return (value is None, 0.0 if value is None else (-value if higher else value), entry.id)
+    def order(row: Row) -> tuple:
+        value = row.values[key]
+        return (row.rank, value is None, 0.0 if value is None else (-value if higher else value), row.id)
 
-    return Board(suite, family, tuple(sorted(entries, key=order)), key)
+    return Board(suite, family, tuple(sorted(rows, key=order)), key)
+
+
+def _seed_groups(entries: list[Entry]) -> list[list[Entry]]:
+    """Entries of one configuration with different seeds share a group; a seed submitted twice
+    (a resubmission under another name) starts a group of its own."""
+    groups: list[list[Entry]] = []
+    for entry in sorted(entries, key=lambda e: (e.submission.seed, e.id)):
+        config, seed = configuration(entry.submission), entry.submission.seed
+        home = next((g for g in groups if configuration(g[0].submission) == config
+                     and seed not in {e.submission.seed for e in g}), None)
+        if home is None:
+            groups.append([entry])
+        else:
+            home.append(entry)
+    return groups
 
 
 def board_suite(suite_name: str) -> Suite:
@@ -218,11 +269,16 @@ def sync_pages(directory: Path, board: Board, *, write: bool = True) -> list[Pat
     return stale
 
 
-def row_cells(board: Board, rank_index: int, entry: Entry) -> list[str]:
-    """One ranked row as plain text: #, name, model, method, budget, metrics..., submitted, verified."""
-    head = [str(rank_index), entry.id, entry.model, record_method_label(entry.submission), entry.submission.suite.budget]
-    tail = [entry.header.submitted.isoformat(), verified_text(entry.header)]
-    return head + [number(entry.values[key].value) for key in board.columns] + tail
+def row_cells(board: Board, row: Row) -> list[str]:
+    """One ranked row as plain text: rank, name, model, method, budget, seeds, metrics (± half the
+    95 % interval)..., submitted, verified."""
+    first = row.first
+    seeds = ", ".join(str(e.submission.seed) for e in row.entries)
+    head = [str(row.rank), row.id, first.model, record_method_label(first.submission), first.submission.suite.budget, seeds]
+    submitted = max(e.header.submitted for e in row.entries).isoformat()
+    verified = [verified_text(e.header) for e in row.entries]
+    shown_verified = verified[0] if len(set(verified)) == 1 else f"{sum(v != DASH for v in verified)} of {len(verified)}"
+    return head + [row.shown(key) for key in board.columns] + [submitted, shown_verified]
 
 
 def verified_text(header: SubmissionHeader) -> str:
@@ -232,7 +288,7 @@ def verified_text(header: SubmissionHeader) -> str:
 
 def header_cells(board: Board) -> list[str]:
     metric_heads = [f"{key} {arrow(board.higher_is_better(key))}" for key in board.columns]
-    return ["#", "name", "model", "method", "budget", *metric_heads, "submitted", "verified"]
+    return ["rank", "name", "model", "method", "budget", "seeds", *metric_heads, "submitted", "verified"]
 
 
 def describe(board: Board) -> str:
@@ -246,7 +302,11 @@ def describe(board: Board) -> str:
         "content hash, a complete and finite matrix, provenance (model, recipes, seed, versions, budget), "
         "every metric recomputed from the matrix, every cell recomputed from its per-document details, "
         "document, item and token counts against the budget, the pinned hash of every data file, and "
-        "the model's name against its size. Entries marked verified were evaluated again by `cptbench verify`."
+        "the model's name against its size. Entries marked verified were evaluated again by `cptbench verify`. "
+        "Runs of one configuration over several seeds form one row (their mean). ± is half the 95 % interval "
+        "(paired bootstrap over the documents and items every row scores, and over the seeds). Rank = 1 + the "
+        "number of rows significantly better on the ranked metric (the interval of the difference excludes 0): "
+        "rows that share a rank are not distinguishable."
     )
 
 
@@ -257,8 +317,8 @@ def _md(text: str) -> str:
 
 def render_markdown(board: Board, page: bool = False) -> str:
     """The ranked table; with ``page=True`` the whole generated README.md."""
-    rows = [[_md(c) for c in row_cells(board, i, entry)] for i, entry in enumerate(board.entries, start=1)]
-    table = markdown_table(header_cells(board), rows) + ("" if board.entries else "\n_No submissions yet._\n")
+    rows = [[_md(c) for c in row_cells(board, row)] for row in board.rows]
+    table = markdown_table(header_cells(board), rows) + ("" if board.rows else "\n_No submissions yet._\n")
     if not page:
         return table
     docs = "\n".join(
@@ -278,21 +338,27 @@ def render_markdown(board: Board, page: bool = False) -> str:
 def render_json(board: Board) -> str:
     rows = [
         {
-            "rank": i, "id": e.id, "model": e.model, "method": record_method_label(e.submission),
-            "description": e.header.method, "submitter": e.header.submitter,
-            "budget": e.submission.suite.budget, "seed": e.submission.seed, "submitted": e.header.submitted.isoformat(),
-            "verified": None if e.header.verified is None else e.header.verified.model_dump(mode="json"),
-            "metrics": {key: e.values[key].value for key in board.columns},
+            "rank": row.rank, "ids": [e.id for e in row.entries], "model": row.first.model,
+            "method": record_method_label(row.first.submission), "description": row.first.header.method,
+            "submitter": row.first.header.submitter, "budget": row.first.submission.suite.budget,
+            "seeds": [e.submission.seed for e in row.entries],
+            "submitted": max(e.header.submitted for e in row.entries).isoformat(),
+            "verified": [None if e.header.verified is None else e.header.verified.model_dump(mode="json") for e in row.entries],
+            "metrics": {key: _interval_json(row.values[key], row.summary.metrics.get(key)) for key in board.columns},
         }
-        for i, e in enumerate(board.entries, start=1)
+        for row in board.rows
     ]
-    payload = {"suite": board.suite.name, "suite_hash": board.suite.content_hash, "sort": board.sort, "entries": rows}
+    payload = {"suite": board.suite.name, "suite_hash": board.suite.content_hash, "sort": board.sort, "rows": rows}
     return json.dumps(payload, indent=2) + "\n"
+
+
+def _interval_json(value: float | None, interval: Interval | None) -> dict[str, float | None]:
+    return {"value": value, "low": interval and interval.low, "high": interval and interval.high}
 
 
 # --- the HTML page: templates/leaderboard.html.j2, self-contained, deterministic byte for byte --
 
-_KINDS = ("num", "text", "text", "text", "text")  # the columns before the metrics: #, name, model, method, budget
+_KINDS = ("num", "text", "text", "text", "text", "text")  # before the metrics: rank, name, model, method, budget, seeds
 _NAME_COLUMN = 1  # links to the entry's section
 
 
@@ -332,13 +398,13 @@ def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
         sort = None if key != board.sort else ("descending" if higher else "ascending")
         heads.append({"label": label, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort})
     rows = []
-    for i, entry in enumerate(board.entries, start=1):
-        values = [i, *[None] * (len(_KINDS) - 1), *(entry.values[k].value for k in board.columns), None, None]
+    for row in board.rows:
+        values = [row.rank, *[None] * (len(_KINDS) - 1), *(row.values[k] for k in board.columns), None, None]
         cells = [
             {"text": text, "num": kind == "num", "value": "" if value is None else repr(value), "link": j == _NAME_COLUMN}
-            for j, (text, kind, value) in enumerate(zip(row_cells(board, i, entry), kinds, values))
+            for j, (text, kind, value) in enumerate(zip(row_cells(board, row), kinds, values))
         ]
-        rows.append({"id": entry.id, "cells": cells})
+        rows.append({"id": row.first.id, "cells": cells})
     return heads, rows
 
 

@@ -11,32 +11,37 @@ from cptbench.core import metrics
 from cptbench.core.io import write_text_atomic
 from cptbench.core.matrix import Direction
 from cptbench.core.records import RunRecord, load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
+from cptbench.core.uncertainty import Interval, Summary, seed_spread, summarize
 from cptbench.publish.figures import write_curves, write_heatmap
-from cptbench.publish.format import ARROW, DASH, markdown_table, number, row_labels
+from cptbench.publish.format import ARROW, DASH, markdown_table, number, plus_minus, row_labels, spanned
 from cptbench.run.plan import method_label
 
 HEADLINE_METRICS = ("final", "plasticity", "bwt", "fwt", "forgetting_max", "general_retention")
 """The metrics a run summary shows per family (and a leaderboard ranks), by ``metrics.METRICS`` name."""
 
 
-def _grid(record: RunRecord, cell: Callable[[int, int], float | None], arrow: Callable[[int], str],
+def _grid(record: RunRecord, cell: Callable[[int, int], str], arrow: Callable[[int], str],
           columns: Sequence[int]) -> str:
-    """A (T+1) x len(columns) table of ``cell(t, j)``; cells of tasks aligned to row t's stage are bold."""
+    """A (T+1) x len(columns) table of ``cell(t, j)`` (text); cells of tasks aligned to row t's stage are bold."""
     header = ["after stage"] + [f"{record.tasks[j].name} {arrow(j)}" for j in columns]
     rows = []
     for t, label in enumerate(row_labels(record.stages)):
         cells = []
         for j in columns:
-            text = number(cell(t, j))
+            text = cell(t, j)
             cells.append(f"**{text}**" if record.tasks[j].stage == t and text != DASH else text)
         rows.append([label, *cells])
     return markdown_table(header, rows)
 
 
-def matrix_markdown(record: RunRecord) -> str:
-    """The result matrix R[t][j] (4 decimals); bold = the task aligned to that row's stage."""
+def matrix_markdown(record: RunRecord, summary: Summary | None = None) -> str:
+    """The result matrix R[t][j] (4 decimals); bold = the task aligned to that row's stage. With a
+    ``summary``, its mean matrix, each cell ± half its 95 % interval."""
     arrows = [ARROW[Direction(task.direction)] for task in record.tasks]
-    return _grid(record, lambda t, j: record.matrix[t][j], lambda j: arrows[j], range(len(record.tasks)))
+    if summary is None:
+        return _grid(record, lambda t, j: number(record.matrix[t][j]), lambda j: arrows[j], range(len(record.tasks)))
+    cell = lambda t, j: plus_minus(summary.matrix.values[t][j], summary.cells[t][j])  # noqa: E731
+    return _grid(record, cell, lambda j: arrows[j], range(len(record.tasks)))
 
 
 def _perplexity(record: RunRecord, t: int, j: int) -> float | None:
@@ -50,38 +55,66 @@ def perplexity_markdown(record: RunRecord) -> str | None:
     columns = [j for j in range(len(record.tasks)) if any(_perplexity(record, t, j) is not None for t in rows)]
     if not columns:
         return None
-    return _grid(record, lambda t, j: _perplexity(record, t, j), lambda j: ARROW[Direction.LOWER], columns)
+    return _grid(record, lambda t, j: number(_perplexity(record, t, j)), lambda j: ARROW[Direction.LOWER], columns)
 
 
-def metrics_markdown(record: RunRecord) -> str:
-    """The record's stored metrics, in ``metrics.compute_all`` order, with direction and meaning."""
+def metrics_markdown(record: RunRecord, summary: Summary | None = None) -> str:
+    """The record's stored metrics (with a ``summary``: its seed means), in ``metrics.compute_all``
+    order, with their 95 % interval, direction and meaning."""
     rows = []
     for computed in metrics.compute_all(matrix_from_record(record)):
-        stored = record.metrics.get(computed.key)
+        value, interval = _metric(record, summary, computed.key)
         direction = "higher is better" if computed.higher_is_better else "lower is better"
-        rows.append([computed.name, computed.family, number(stored), direction, computed.doc])
-    return markdown_table(["metric", "family", "value", "direction", "meaning"], rows)
+        rows.append([computed.name, computed.family, number(value), _bounds(interval), direction, computed.doc])
+    return markdown_table(["metric", "family", "value", "95 % interval", "direction", "meaning"], rows)
 
 
-def headline_markdown(record: RunRecord) -> str:
-    """``HEADLINE_METRICS`` as stored, one row per metric family (its arrow: the direction of its
-    native units, hence of ``final``); a metric undefined for every family is left out."""
+def _metric(record: RunRecord, summary: Summary | None, key: str) -> tuple[float | None, Interval | None]:
+    if summary is None:
+        return record.metrics.get(key), None
+    interval = summary.metrics.get(key)
+    return (interval.estimate if interval else record.metrics.get(key) if len(summary.seeds) == 1 else None), interval
+
+
+def _bounds(interval: Interval | None) -> str:
+    return DASH if interval is None else f"[{number(interval.low)}, {number(interval.high)}]"
+
+
+def headline_markdown(record: RunRecord, summary: Summary | None = None) -> str:
+    """``HEADLINE_METRICS`` as stored (with a ``summary``: with their 95 % intervals), one row per
+    metric family (its arrow: the direction of its native units, hence of ``final``); a metric
+    undefined for every family is left out."""
     directions = {task.metric: Direction(task.direction) for task in record.tasks}
     fixed = {m.name: m.direction for m in metrics.METRICS}  # None: the family's direction
     value = lambda name, family: record.metrics.get(f"{name}[{family}]")  # noqa: E731
+    shown = lambda name, family: spanned(*_metric(record, summary, f"{name}[{family}]"))  # noqa: E731
     names = [name for name in HEADLINE_METRICS if any(value(name, family) is not None for family in directions)]
     header = ["family", *(f"{name} {ARROW[fixed[name]]}" if fixed[name] else name for name in names)]
-    rows = [[f"{family} {ARROW[d]}", *(number(value(name, family)) for name in names)] for family, d in directions.items()]
+    rows = [[f"{family} {ARROW[d]}", *(shown(name, family) for name in names)] for family, d in directions.items()]
     return markdown_table(header, rows)
 
 
+def interval_note(summary: Summary, record: RunRecord) -> str:
+    """How the intervals were computed, in one paragraph."""
+    grid = record.cell_samples()
+    counts = sorted({len(s) for row in grid for s in row if s is not None}) if grid else []
+    items = f"{counts[0]}–{counts[-1]}" if len(counts) > 1 else (str(counts[0]) if counts else "no")
+    seeds = f"the {len(summary.seeds)} seeds ({', '.join(map(str, summary.seeds))}) and " if len(summary.seeds) > 1 else ""
+    return (f"[low, high]: 95 % intervals by a paired bootstrap over {seeds}the items every row scores "
+            f"({items} per task; {summary.resamples} resamples, `cptbench.core.uncertainty`). "
+            "An interval that includes 0 means the effect is not distinguishable from noise.\n")
+
+
 def run_summary(record: RunRecord, run_dir: Path) -> str:
-    """What ``cptbench run`` prints last: the matrix, the headline metrics, where the full report is."""
+    """What ``cptbench run`` prints last: the matrix, the headline metrics with their intervals,
+    where the full report is."""
+    summary = summarize([record])
     return "\n".join([
         "Result matrix (**bold** = the stage's own task):\n",
         matrix_markdown(record),
         "Headline metrics per family:\n",
-        headline_markdown(record),
+        headline_markdown(record, summary),
+        interval_note(summary, record),
         f"Full report (every metric, token perplexity, heatmap, curves): `cptbench report {shlex.quote(str(run_dir))}`\n",
     ])
 
@@ -119,19 +152,44 @@ def _header_lines(record: RunRecord) -> list[str]:
 
 
 def summary_markdown(record: RunRecord) -> str:
-    """The whole report: run header, result matrix, metrics, token perplexity (when recorded)."""
+    """The whole report: run header, result matrix, metrics (with intervals), token perplexity."""
+    summary = summarize([record])
     parts = [
         "\n".join(_header_lines(record)),
         "## Result matrix\n\nRow t = the model after stage t (row 0: the base model); "
-        "**bold** = the task aligned to that row's stage. ↓ lower is better, ↑ higher is better.\n",
-        matrix_markdown(record),
+        "**bold** = the task aligned to that row's stage. ↓ lower is better, ↑ higher is better; "
+        "±: half the cell's 95 % interval.\n",
+        matrix_markdown(record, summary),
         "## Metrics\n\nStored in the record; per metric family (`name[family]`).\n",
-        metrics_markdown(record),
+        metrics_markdown(record, summary),
+        interval_note(summary, record),
     ]
     perplexity = perplexity_markdown(record)
     if perplexity is not None:
         parts += ["## Token perplexity\n\nTokenizer-dependent: compare within one model only.\n", perplexity]
     return "\n".join(parts)
+
+
+def seeds_markdown(group: Sequence[RunRecord]) -> str:
+    """Several seeds of one configuration: the mean matrix (± its interval), every metric's mean
+    with its interval over seeds and items, and the seeds' own spread."""
+    summary = summarize(group)
+    first = group[0]
+    spread = seed_spread(group)
+    rows = []
+    for computed in metrics.compute_all(summary.matrix):
+        interval = summary.metrics.get(computed.key)
+        per_seed = ", ".join(number(r.metrics.get(computed.key)) for r in group)
+        rows.append([computed.key, number(computed.value), _bounds(interval), number(spread.get(computed.key)), per_seed])
+    return "\n".join([
+        f"# {first.suite.name} v{first.suite.version}, budget `{first.suite.budget}`: "
+        f"{first.model.reference}, {method_label(first.method, first.recipes)}, seeds {', '.join(str(r.seed) for r in group)}\n",
+        "## Mean result matrix (± half the 95 % interval)\n",
+        matrix_markdown(first, summary),
+        "## Metrics\n",
+        markdown_table(["metric", "mean", "95 % interval", "seed sd", "per seed"], rows),
+        interval_note(summary, first),
+    ])
 
 
 def write_report(record: RunRecord, out_dir: Path) -> dict[str, Path]:

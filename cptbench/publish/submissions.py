@@ -41,6 +41,7 @@ from cptbench.core.records import (
     verify_metrics,
 )
 from cptbench.core.resources import tasks_dir
+from cptbench.core.samples import SamplesModel
 from cptbench.core.spec import Budget, TaskSpec
 from cptbench.data.sources import load_examples, pinned_hashes
 from cptbench.eval.kinds.base import TaskKind
@@ -603,8 +604,17 @@ class BaselineSource(Strict):
     packages: dict[str, str]
 
 
+class BaselineRun(Strict):
+    """One seed a baseline was made from: its matrix and per-item values (``regress --tol auto``)."""
+
+    seed: int
+    matrix: list[list[FiniteFloat]]
+    samples: list[list[SamplesModel | None]] | None
+
+
 class Baseline(Strict):
-    """Reference metrics (and optionally the matrix) of one run, with per-key absolute tolerances."""
+    """Reference metrics (and optionally the matrix) of one run or the mean of several seeds, with
+    per-key absolute tolerances; ``runs``: each seed's matrix and samples, for ``--tol auto``."""
 
     baseline_schema_version: Literal[1]
     created: str
@@ -618,6 +628,7 @@ class Baseline(Strict):
     tolerances: dict[str, NonNegativeFloat]
     cell_tolerance: NonNegativeFloat
     created_from: BaselineSource
+    runs: list[BaselineRun] | None = None  # None: baselines made before intervals
 
     @model_validator(mode="after")
     def _consistent(self) -> Baseline:
@@ -628,6 +639,10 @@ class Baseline(Strict):
             rows, columns = len(self.stages) + 1, len(self.tasks)
             if len(self.matrix) != rows or any(len(row) != columns for row in self.matrix):
                 raise ValueError(f"matrix: expected {rows} rows of {columns} cells")
+        for i, run in enumerate(self.runs or []):
+            shapes = [run.matrix] + ([run.samples] if run.samples is not None else [])
+            if any(len(grid) != len(self.stages) + 1 or any(len(r) != len(self.tasks) for r in grid) for grid in shapes):
+                raise ValueError(f"runs[{i}]: expected {len(self.stages) + 1} rows of {len(self.tasks)} cells")
         return self
 
 

@@ -190,7 +190,9 @@ def test_output_formats_and_sort(smoke_run, tmp_path):
     listed = CliRunner().invoke(app, [*args, "--format", "json", "--sort", "forgetting_max"])
     assert listed.exit_code == 0, listed.output
     payload = json.loads(listed.output)
-    assert payload["sort"] == "forgetting_max[bpb]" and [e["id"] for e in payload["entries"]] == ["one"]
+    assert payload["sort"] == "forgetting_max[bpb]" and [e["ids"] for e in payload["rows"]] == [["one"]]
+    interval = payload["rows"][0]["metrics"]["forgetting_max[bpb]"]
+    assert interval["low"] <= interval["value"] <= interval["high"]  # a run with per-item values has intervals
     assert CliRunner().invoke(app, [*args, "--format", "html"]).output.startswith("<!DOCTYPE html>")
     bad_sort = CliRunner().invoke(app, [*args, "--sort", "colour"])
     assert bad_sort.exit_code == 2 and "--sort colour" in error_line(bad_sort.output)
@@ -232,3 +234,26 @@ def test_busy_leaderboard_waits_then_gives_up_in_one_line(tmp_path):
         assert info.value.exit_code == 3
     with waiting_lock(lock, timeout=0):  # released by its holder
         pass
+
+
+def test_seeds_of_one_configuration_share_a_row_and_ties_share_a_rank(smoke_run, tmp_path):
+    """Two seeds of the smoke configuration form one row (their mean, with intervals); a third
+    submission of seed 0 under another name is a row of its own; with intervals this wide on
+    2 documents per task, no row is significantly better than another: every rank is 1."""
+    second = tmp_path / "s1"
+    result = CliRunner().invoke(app, ["run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "1", "--out", str(second)])
+    assert result.exit_code == 0, result.output
+    boards = tmp_path / "boards"
+    for run, name in [(smoke_run, "tiny-s0"), (second, "tiny-s1"), (smoke_run, "tiny-again-s0")]:
+        assert submit(run, boards, "--name", name).exit_code == 0
+    listed = CliRunner().invoke(app, ["leaderboard", "crossdomain", "--leaderboards", str(boards), "--format", "json"])
+    rows = json.loads(listed.output)["rows"]
+    assert sorted(r["seeds"] for r in rows) == [[0], [0, 1]]  # seed 0 twice: two rows
+    assert sorted(i for r in rows for i in r["ids"]) == ["tiny-again-s0", "tiny-s0", "tiny-s1"]
+    assert [r["rank"] for r in rows] == [1, 1]
+    pair = next(r for r in rows if len(r["seeds"]) == 2)
+    runs = [json.loads((p / "record.json").read_text()) for p in (smoke_run, second)]
+    mean_final = sum(r["metrics"]["final[bpb]"] for r in runs) / 2
+    assert pair["metrics"]["final[bpb]"]["value"] == pytest.approx(mean_final)
+    readme = (boards / "crossdomain" / "README.md").read_text()
+    assert f"| {', '.join(pair['ids'])} |" in readme and " ±" in readme

@@ -43,7 +43,13 @@ def runs(tmp_path_factory, data_dir, tiny_model_path) -> dict[str, Path]:
     baseline = root / "baseline.json"
     result = invoke("baseline", "create", str(base), "--out", str(baseline))
     assert result.exit_code == 0, result.output
-    return {"base": base, "worse": worse, "baseline": baseline, "root": root}
+    for seed in (1, 2):
+        result = invoke("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", str(seed), "--out", str(root / f"s{seed}"))
+        assert result.exit_code == 0, result.output
+    seeds_baseline = root / "baseline-2-seeds.json"
+    result = invoke("baseline", "create", str(base), str(root / "s1"), "--out", str(seeds_baseline))
+    assert result.exit_code == 0 and "seeds 0, 1" in result.output, result.output
+    return {"base": base, "worse": worse, "baseline": baseline, "root": root, "seeds_baseline": seeds_baseline}
 
 
 def test_rerun_of_the_committed_baseline_configuration_passes(runs):
@@ -68,6 +74,38 @@ def test_worse_run_fails_the_gate(runs):
         assert rows[key].endswith("| **REGRESSION** |"), rows[key]
     assert rows["final[bpb]"].endswith("| better |")  # lower BPB on the domains is better: not a failure
     assert "recipes differ from the baseline's" in result.output
+
+
+def test_auto_tolerance_passes_another_seed_and_fails_a_worse_recipe(runs):
+    """``--tol auto``: a third seed of the baseline's configuration is within what noise explains;
+    the hot recipe's forgetting is not."""
+    again = invoke("regress", str(runs["root"] / "s2"), "--baseline", str(runs["seeds_baseline"]), "--tol", "auto", "--cells")
+    assert again.exit_code == 0, again.output
+    assert "--tol auto: z · sqrt" in again.output and "one seed" not in again.output
+    worse = invoke("regress", str(runs["worse"]), "--baseline", str(runs["seeds_baseline"]), "--tol", "auto")
+    assert worse.exit_code == 1, worse.output
+    rows = {line.split(" ")[1]: line for line in worse.output.splitlines() if line.startswith("| ") and "[" in line}
+    assert rows["forgetting_max[bpb]"].endswith("| **REGRESSION** |"), rows["forgetting_max[bpb]"]
+
+
+def test_auto_tolerances_are_the_noise_of_the_difference(runs):
+    """The auto tolerance of a metric is z sqrt(se^2 + sd^2): it grows with the seeds' spread and
+    with the number of checks (Bonferroni)."""
+    from cptbench.publish.regress import auto_tolerances
+
+    record = load_verified_record(runs["root"] / "s2")
+    one = auto_tolerances(record, load_baseline(runs["baseline"]), checks=28)
+    two = auto_tolerances(record, load_baseline(runs["seeds_baseline"]), checks=28)
+    many = auto_tolerances(record, load_baseline(runs["seeds_baseline"]), checks=100)
+    assert "one seed" in " ".join(one[1]) and "one seed" not in " ".join(two[1])
+    key = "final[bpb]"
+    assert 0 < one[0][key] < two[0][key] < many[0][key]
+    assert "z = 2.91" in two[1][0] and "z = 3.29" in many[1][0]
+
+
+def test_auto_tolerance_needs_a_baseline_with_per_item_values(runs):
+    result = invoke("regress", str(runs["base"]), "--baseline", str(COMMITTED_BASELINE), "--tol", "auto")
+    assert result.exit_code == 2 and "holds no per-item values" in result.output, result.output
 
 
 def test_direction_awareness(runs):

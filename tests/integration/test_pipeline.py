@@ -161,7 +161,18 @@ def test_report_compares_two_runs(smoke_run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "- **A**: tiny-llama s0" in result.output and "| bwt[bpb] |" in result.output
     a, b = load_record(smoke_run[0]), load_record(again)
-    assert f"{b.metrics['bwt[bpb]'] - a.metrics['bwt[bpb]']:+.4f}" in result.output
+    assert f"{b.metrics['bwt[bpb]'] - a.metrics['bwt[bpb]']:+.4f} [" in result.output  # the delta, then its interval
+    verdicts = {line.rstrip(" |").rsplit(" | ", 1)[-1] for line in result.output.splitlines() if line.startswith("| final")}
+    assert verdicts <= {"better", "worse", "not distinguishable", "same", "—"}, verdicts
+    assert "paired bootstrap over the items both sides scored" in result.output
+    # two seeds of one configuration as one side: the seed-aggregate view
+    both = run_cli("report", f"{smoke_run[0]},{again}")
+    assert both.exit_code == 0, both.output
+    assert "seeds 0, 1" in both.output and "| seed sd |" in both.output
+    mean = (a.metrics["final[bpb]"] + b.metrics["final[bpb]"]) / 2
+    assert f"| final[bpb] | {mean:.4f} | [" in both.output
+    twice = run_cli("report", f"{smoke_run[0]},{smoke_run[0]}")
+    assert twice.exit_code == 2 and "seed 0 appears twice" in twice.output
 
 
 def test_report_writes_curves(smoke_run, tmp_path):

@@ -104,17 +104,17 @@ def test_matrix_markdown_higher_is_better_arrow():
 
 def test_metrics_markdown_values_directions_docs_in_compute_all_order(record):
     lines = report.metrics_markdown(record).splitlines()
-    assert lines[0] == "| metric | family | value | direction | meaning |"
+    assert lines[0] == "| metric | family | value | 95 % interval | direction | meaning |"
     body = [line.split(" | ") for line in lines[2:]]
     order = [(v.name, v.family) for v in metrics.compute_all(matrix_from_record(record))]
     assert [(cells[0].removeprefix("| "), cells[1]) for cells in body] == order
     by_name = {cells[0].removeprefix("| "): cells for cells in body}
     # bwt: s[2][politics] - s[1][politics] = -1.13 + 1.10 = -0.03
-    assert by_name["bwt"][2:4] == ["-0.0300", "higher is better"]
+    assert by_name["bwt"][2:5] == ["-0.0300", "—", "higher is better"]  # no samples: no interval
     # forgetting_first = -bwt; final (native bpb) follows the family's direction
-    assert by_name["forgetting_first"][2:4] == ["0.0300", "lower is better"]
-    assert by_name["final"][2:4] == ["1.0850", "lower is better"]
-    assert by_name["bwt"][4] == "backward transfer (GEM); negative = forgetting |"
+    assert by_name["forgetting_first"][2:5] == ["0.0300", "—", "lower is better"]
+    assert by_name["final"][2:5] == ["1.0850", "—", "lower is better"]
+    assert by_name["bwt"][5] == "backward transfer (GEM); negative = forgetting |"
 
 
 def test_metrics_markdown_none_renders_as_dash():

@@ -49,8 +49,10 @@ class HFBackend:
         stride: int | None = None,
         prefix_token_id: int | None = None,
         generate_batch: int = 8,
+        share_context: bool = False,
     ) -> None:
         self.model = model
+        self.share_context = share_context  # run a context shared by several requests once (KV cache)
         self.generate_batch = generate_batch  # sequences decoded together (left-padded)
         self.tokenizer = tokenizer
         self.batch_tokens = batch_tokens
@@ -141,23 +143,76 @@ class HFBackend:
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResult]:
-        """log P(continuation | context) and whether greedy decoding would produce it."""
+        """log P(continuation | context) and whether greedy decoding would produce it.
+
+        Requests with the same context tokens (cloze: one per candidate) share one pass over the
+        context when ``share_context`` is on; the others are scored whole, in length-sorted batches."""
         items = []
         for index, request in enumerate(requests):
             x, n = scored_tokens(request, self.tokenizer, self.prefix_token_id, self.max_length)
             items.append((index, x, n))
+        groups, alone = shared_contexts(items) if self.share_context else ([], items)
         results: list[LoglikelihoodResult | None] = [None] * len(requests)
-        for batch in self._batches(items, key=lambda item: len(item[1]) - 1):
+        for batch in self._group_batches(groups):
+            rows, token_nll, greedy = self._shared_context_nll(batch)
+            # sums in float64 (both paths): float32 rounding of a sum near -100 is ~1e-5 by itself
+            for (index, _, n), row, hits in zip(rows, token_nll, greedy):
+                results[index] = LoglikelihoodResult(-float(row[:n].double().sum()), bool(hits[:n].all()))
+            if progress:
+                progress(len(rows))
+        for batch in self._batches(alone, key=lambda item: len(item[1]) - 1):
             inputs = [x[:-1] for _, x, _ in batch]
             labels = [x[1:] for _, x, _ in batch]
             token_nll, greedy = self._token_nll(inputs, labels, with_greedy=True)
             for (index, x, n), row, hits in zip(batch, token_nll, greedy):
                 length = len(x) - 1
-                results[index] = LoglikelihoodResult(-float(row[length - n : length].sum()), bool(hits[length - n : length].all()))
+                results[index] = LoglikelihoodResult(-float(row[length - n : length].double().sum()), bool(hits[length - n : length].all()))
             if progress:
                 progress(len(batch))
         check_finite([r.logprob for r in results], "log-likelihood")
         return results
+
+    def _group_batches(self, groups):
+        """Groups by longest continuation, longest first (their rows outnumber the contexts, so
+        this keeps padding low), as many per batch as keep the padded tokens (contexts plus
+        continuation rows) within ``batch_tokens``; a group is never split."""
+        def cost(batch):
+            context = max(_context_tokens(g[0]) for g in batch)
+            return len(batch) * context + sum(len(g) for g in batch) * _longest_continuation(batch[0])
+
+        batch: list = []
+        for group in sorted(groups, key=lambda g: -_longest_continuation(g)):
+            if batch and cost(batch + [group]) > self.batch_tokens:
+                yield batch
+                batch = []
+            batch.append(group)
+        if batch:
+            yield batch
+
+    def _shared_context_nll(self, groups):
+        """Per-token NLL (nats) and greedy hits of every continuation in ``groups``: one pass fills
+        a KV cache with each group's context but its last token, a second pass scores all rows on
+        it. Each row's input starts with that last context token, so its first output is the first
+        continuation token's log-prob (no separate last-position logits to stitch in)."""
+        import torch
+
+        contexts = [g[0][1][: _context_tokens(g[0]) - 1] for g in groups]  # >= 1 token (prefix)
+        rows = [item for g in groups for item in g]
+        owner = torch.tensor([k for k, g in enumerate(groups) for _ in g], device=self.device)
+        context_ids, context_mask = self._right_padded(contexts)
+        input_ids, input_mask = self._right_padded([x[len(x) - n - 1 : -1] for _, x, n in rows])
+        label_ids, _ = self._right_padded([x[len(x) - n :] for _, x, n in rows])
+        # positions go on from each row's own context length (shorter contexts leave masked holes)
+        starts = torch.tensor([len(c) for c in contexts], device=self.device)[owner]
+        position_ids = starts[:, None] + torch.arange(input_ids.shape[1], device=self.device)
+        with torch.inference_mode():
+            cache = self.model(input_ids=context_ids, attention_mask=context_mask, use_cache=True,
+                               logits_to_keep=1).past_key_values  # logits unused: keep the head cheap
+            cache.batch_select_indices(owner)  # one copy of its group's context per row
+            logits = self.model(input_ids=input_ids, attention_mask=torch.cat([context_mask[owner], input_mask], 1),
+                                position_ids=position_ids, past_key_values=cache, use_cache=True).logits
+            token_nll, greedy = _label_scores(logits, label_ids)
+        return rows, token_nll, greedy
 
     # --- greedy generation --------------------------------------------------------------------
 
@@ -212,21 +267,63 @@ class HFBackend:
         if batch:
             yield batch
 
+    def _right_padded(self, rows: list[list[int]]):
+        """(ids, attention mask) of ``rows`` padded on the right to the longest."""
+        import torch
+
+        width = max(len(row) for row in rows)
+        ids = torch.tensor([row + [self.tokenizer.pad_token_id] * (width - len(row)) for row in rows], device=self.device)
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self.device)
+        return ids, mask
+
     def _token_nll(self, inputs: list[list[int]], labels: list[list[int]], with_greedy: bool = False):
         """Per-position NLL (nats) of ``labels`` given ``inputs``, right-padded, no KV cache."""
         import torch
 
-        width = max(len(row) for row in inputs)
-        pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in inputs], device=self.device)
-        label_ids = torch.tensor([row + [pad] * (width - len(row)) for row in labels], device=self.device)
-        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in inputs], device=self.device)
+        input_ids, mask = self._right_padded(inputs)
+        label_ids, _ = self._right_padded(labels)
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.float()
-            logprobs = torch.log_softmax(logits, dim=-1)
-            token_nll = -logprobs.gather(-1, label_ids.unsqueeze(-1)).squeeze(-1).cpu()
-            greedy = (logits.argmax(-1) == label_ids).cpu() if with_greedy else None
+            logits = self.model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits
+            token_nll, greedy = _label_scores(logits, label_ids, with_greedy)
         return (token_nll, greedy) if with_greedy else token_nll
+
+
+def shared_contexts(items):
+    """Split ``(index, x, n)`` items into groups of two or more with the same context tokens
+    (``x[:len(x) - n]``, after any truncation) and the items left to score alone. A context of
+    the prefix token only has nothing to share, and a continuation cut by truncation or empty
+    keeps the whole-sequence path."""
+    by_context: dict[tuple[int, ...], list] = {}
+    for item in items:
+        _, x, n = item
+        by_context.setdefault(tuple(x[: len(x) - n]), []).append(item)
+    groups, alone = [], []
+    for group in by_context.values():
+        shareable = len(group) > 1 and _context_tokens(group[0]) >= 2 and all(n >= 1 for _, _, n in group)
+        if shareable:
+            groups.append(group)
+        else:
+            alone.extend(group)
+    return groups, alone
+
+
+def _longest_continuation(group) -> int:
+    return max(n for _, _, n in group)
+
+
+def _context_tokens(item) -> int:
+    _, x, n = item
+    return len(x) - n
+
+
+def _label_scores(logits, label_ids, with_greedy: bool = True):
+    """Per-position NLL (nats, fp32) of ``label_ids`` and whether each is the argmax (None when not
+    asked: rolling scoring needs no greedy flags), on the CPU."""
+    import torch
+
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    token_nll = -logprobs.gather(-1, label_ids.unsqueeze(-1)).squeeze(-1).cpu()
+    return token_nll, (logits.argmax(-1) == label_ids).cpu() if with_greedy else None
 
 
 def _context_length(model, tokenizer) -> int:
