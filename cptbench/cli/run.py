@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -27,6 +28,8 @@ def run(
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<suite>-<budget>-<model>[-<method>]-s<seed>)."),
     seed: int = seed_option(),
+    seeds: str = typer.Option(None, "--seeds", help="Several seeds, e.g. 0,1,2: one ordinary run per seed (each resumable; "
+                              "--out X gives X-s0, X-s1...), then the seed-aggregate view with intervals over seeds and items."),
     method: str = method_option(),
     order: str = order_option(),
     replay: float = replay_option(),
@@ -45,23 +48,44 @@ def run(
     from cptbench.cli.quiet import quiet_libraries
     from cptbench.config.suites import load_suite
     from cptbench.core.constants import RECORD_NAME
-    from cptbench.publish.report import run_summary
+    from cptbench.publish.report import run_summary, seeds_markdown
     from cptbench.run.runner import RunConfig, run_suite
 
     with handled():
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
         overrides = tuple(_override(item) for item in recipe)
-        out = out or Path("runs") / _default_name(loaded.name, chosen.name, model, seed, method, order, replay, overrides)
-        quiet_libraries(out / "logs" / "run.log")
-        config = RunConfig(suite=loaded, budget=chosen, model=model, seed=seed, out_dir=out, force=force,
-                           method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
-                           recipe_overrides=overrides, backend=backend,
-                           backend_options=backend_options(backend_option, vllm_url))
-        with RichReporter() as reporter:
-            record = run_suite(config, reporter)
-        typer.echo(run_summary(record, out))
-        typer.echo(f"run record: {out / RECORD_NAME}; library messages: {out / 'logs' / 'run.log'}")
+        chosen_seeds = parse_seeds(seeds) if seeds is not None else [seed]
+        records, outs = [], []
+        for each in chosen_seeds:
+            name = _default_name(loaded.name, chosen.name, model, each, method, order, replay, overrides)
+            target = (Path(f"{out}-s{each}") if seeds is not None else out) if out else Path("runs") / name
+            quiet_libraries(target / "logs" / "run.log")
+            config = RunConfig(suite=loaded, budget=chosen, model=model, seed=each, out_dir=target, force=force,
+                               method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
+                               recipe_overrides=overrides, backend=backend,
+                               backend_options=backend_options(backend_option, vllm_url))
+            with RichReporter() as reporter:
+                records.append(run_suite(config, reporter))
+            outs.append(target)
+            typer.echo(run_summary(records[-1], target))
+            typer.echo(f"run record: {target / RECORD_NAME}; library messages: {target / 'logs' / 'run.log'}")
+        if len(records) > 1:
+            typer.echo("\n" + seeds_markdown(records))
+            typer.echo(f"again: cptbench report {','.join(shlex.quote(str(o)) for o in outs)}")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> [0, 1, 2]: distinct seeds in 0..2**32-1."""
+    from cptbench.core.errors import ConfigError
+
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {text}: expected seeds separated by commas, e.g. 0,1,2") from None
+    if not values or len(set(values)) != len(values) or any(not 0 <= v < 2**32 for v in values):
+        raise ConfigError(f"--seeds {text}: expected distinct seeds in 0..4294967295, e.g. 0,1,2")
+    return values
 
 
 def _override(item: str) -> tuple[str, str]:

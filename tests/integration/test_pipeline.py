@@ -154,6 +154,18 @@ def test_eval_rejects_unknown_task(tmp_path):
     assert result.exit_code == 2 and "--tasks chess" in result.output and not (tmp_path / "e").exists()
 
 
+def test_seeds_run_one_record_per_seed_then_the_aggregate(smoke_run, tmp_path):
+    result = run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seeds", "0,1", "--out", str(tmp_path / "x"))
+    assert result.exit_code == 0, result.output
+    assert load_record(tmp_path / "x-s0").matrix == load_record(smoke_run[0]).matrix  # same seed, same matrix
+    assert load_record(tmp_path / "x-s1").seed == 1
+    assert "seeds 0, 1" in result.output and "| seed sd |" in result.output
+    assert f"cptbench report {tmp_path / 'x-s0'},{tmp_path / 'x-s1'}" in result.output
+    for bad in ("0,0", "a,b", "-1", ","):
+        refused = run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seeds", bad, "--out", str(tmp_path / "y"))
+        assert refused.exit_code == 2 and f"--seeds {bad}" in refused.output and not (tmp_path / "y-s0").exists()
+
+
 def test_report_compares_two_runs(smoke_run, tmp_path):
     again = tmp_path / "seed1"
     assert run_cli("run", "--budget", "smoke", "--model", "tiny-llama", "--seed", "1", "--out", str(again)).exit_code == 0
