@@ -27,13 +27,17 @@ NAMES = ("bravo", "alpha", "charlie")
 
 
 def variant(record: dict, k: int) -> dict:
-    """A valid record with different numbers: later rows of the BPB columns shifted, their details
-    and the metrics made to agree (the leaderboard recomputes every cell from its details)."""
+    """A valid record with different numbers: later rows of the BPB columns shifted, their details,
+    samples and the metrics made to agree (the leaderboard recomputes every cell from its details)."""
     changed = json.loads(json.dumps(record))
     for t in range(1, len(changed["matrix"])):
         for j, task in enumerate(changed["tasks"]):
             if task["metric"] == "bpb":
-                value = changed["matrix"][t][j] = changed["matrix"][t][j] + 0.01 * k * t * (1 if (j + k) % 2 else -1)
+                old = changed["matrix"][t][j]
+                value = changed["matrix"][t][j] = old + 0.01 * k * t * (1 if (j + k) % 2 else -1)
+                samples = (changed.get("samples") or [[None] * len(changed["tasks"])] * len(changed["matrix"]))[t][j]
+                if samples:  # each document's bits scaled alike: its items still give the cell
+                    samples["values"] = [v * value / old for v in samples["values"]]
                 details = changed["details"][t][j]
                 if "nll" in details:  # cptbench's own BPB: summed NLL over bytes
                     details["nll"] = value * math.log(2) * details["bytes"]
