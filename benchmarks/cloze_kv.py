@@ -104,7 +104,7 @@ def main() -> None:
     model, tokenizer = load_model(resolve_model(args.model).path)
     groups = cloze_groups(args.suite, args.budget, args.items)
     requests = [r for g in groups for r in g]
-    backends = {"shared context": HFBackend(model, tokenizer, batch_tokens=args.batch_tokens),
+    backends = {"shared context": HFBackend(model, tokenizer, batch_tokens=args.batch_tokens, share_context=True),
                 "whole sequences": HFBackend(model, tokenizer, batch_tokens=args.batch_tokens, share_context=False)}
     runs = measure({side: (lambda b=b: b.loglikelihood(requests)) for side, b in backends.items()}, args.repeats)
     print(f"{args.model}: {len(groups)} cloze items ({args.suite}, {args.budget}"

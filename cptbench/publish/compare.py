@@ -77,6 +77,10 @@ def compare_markdown(*groups: Sequence[RunRecord]) -> str:
         text += ("\nIntervals: paired bootstrap over the items both sides scored"
                  f"{' and over seeds' if any(len(g) > 1 for g in groups) else ''} (1,000 resamples). "
                  f"`{NOT_DISTINGUISHABLE}`: the interval includes 0.\n")
+        if any(len(g) == 1 for g in groups):
+            text += ("One seed on a side: its intervals cover evaluation noise only, not training noise "
+                     "(two seeds of one configuration can differ beyond them); compare methods with "
+                     "several seeds per side (`A_s0,A_s1,A_s2 B_s0,B_s1,B_s2`).\n")
     else:
         text += "\nNote: the runs differ in suite version or budget, so no interval: compare with care.\n"
     return text

@@ -305,8 +305,10 @@ def describe(board: Board) -> str:
         "the model's name against its size. Entries marked verified were evaluated again by `cptbench verify`. "
         "Runs of one configuration over several seeds form one row (their mean). ± is half the 95 % interval "
         "(paired bootstrap over the documents and items every row scores, and over the seeds). Rank = 1 + the "
-        "number of rows significantly better on the ranked metric (the interval of the difference excludes 0): "
-        "rows that share a rank are not distinguishable."
+        "number of rows significantly better on the ranked metric (the paired interval of their difference "
+        "excludes 0; narrower than the ± of each row, because the rows score the same documents): "
+        "rows that share a rank are not distinguishable. A row of one seed has intervals over documents and "
+        "items only, not over training seeds: read its rank with that in mind."
     )
 
 

@@ -177,6 +177,7 @@ def test_report_compares_two_runs(smoke_run, tmp_path):
     verdicts = {line.rstrip(" |").rsplit(" | ", 1)[-1] for line in result.output.splitlines() if line.startswith("| final")}
     assert verdicts <= {"better", "worse", "not distinguishable", "same", "—"}, verdicts
     assert "paired bootstrap over the items both sides scored" in result.output
+    assert "One seed on a side: its intervals cover evaluation noise only" in result.output
     # two seeds of one configuration as one side: the seed-aggregate view
     both = run_cli("report", f"{smoke_run[0]},{again}")
     assert both.exit_code == 0, both.output
