@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
-import time
 
 import torch
+from paired_timing import measure
 
 from cptbench.cli.quiet import quiet_libraries
 from cptbench.config.suites import load_suite
@@ -56,27 +55,6 @@ def input_tokens(backend: HFBackend, requests, share: bool) -> int:
     groups, alone = shared_contexts(items) if share else ([], items)
     shared = sum(len(g[0][1]) - g[0][2] - 1 + sum(n for _, _, n in g) for g in groups)
     return shared + sum(len(x) - 1 for _, x, _ in alone)
-
-
-def timed(function):
-    """(value, wall seconds, this process's CPU seconds): on a shared machine the CPU time is the
-    steadier of the two (though idle OpenMP threads spinning for a core still count in it)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    value = function()
-    return value, time.perf_counter() - wall, time.process_time() - cpu
-
-
-def measure(sides: dict, repeats: int) -> dict[str, tuple[object, float, float]]:
-    """(value, median wall seconds, median CPU seconds) per side, after one warm-up call each;
-    calls alternate between sides, so slow phases of the machine hit all of them."""
-    for call in sides.values():
-        call()
-    runs: dict[str, list] = {side: [] for side in sides}
-    for _ in range(repeats):
-        for side, call in sides.items():
-            runs[side].append(timed(call))
-    return {side: (r[0][0], statistics.median(t[1] for t in r), statistics.median(t[2] for t in r))
-            for side, r in runs.items()}
 
 
 def chosen(results, groups) -> list[int]:

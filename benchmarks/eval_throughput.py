@@ -21,10 +21,9 @@ answers are identical to hf's.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from paired_timing import measure, timed
 
 from cptbench.cli.quiet import quiet_libraries
 from cptbench.core.matrix import Direction
@@ -39,12 +38,6 @@ from cptbench.eval.kinds.lmeval import evaluate_lmeval
 from cptbench.models.resolve import load_model, resolve_model
 
 TASK = LmEvalRef("cptbench_reuters_bpb", "bits_per_byte", Direction.LOWER, tasks_dir() / "lmeval")
-
-
-def timed(function):
-    started = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - started
 
 
 def main() -> None:
@@ -82,7 +75,7 @@ def main() -> None:
     if args.vllm:  # timed after the others: an idle vLLM CPU engine still keeps a core busy
         from cptbench.eval.backends.vllm import VLLMBackend
 
-        engine, start_seconds = timed(lambda: VLLMBackend.load(resolve_model(args.model).path))
+        engine, start_seconds, _ = timed(lambda: VLLMBackend.load(resolve_model(args.model).path))
         print(f"vLLM engine start: {start_seconds:.1f} s ({engine.describe().get('vllm_version')})")
         try:
             runs |= measure({"cptbench vllm": lambda: bits_per_byte(engine.loglikelihood_rolling(texts))}, args.repeats)
@@ -95,30 +88,16 @@ def main() -> None:
     print("| side | tok/s | seconds (median) | time vs cptbench hf | BPB |")
     print("|---|---|---|---|---|")
     reference = runs["cptbench hf"][1]
-    for side, (bpb, seconds) in runs.items():
+    for side, (bpb, seconds, _) in runs.items():
         print(f"| {side} | {tokens / seconds:.1f} | {seconds:.2f} | {seconds / reference:.2f}x | {bpb:.6f} |")
     if generations:
         print(f"\ngeneration: {len(requests)} PubMedQA chat prompts, greedy, at most {args.new_tokens} new tokens each")
         print("| side | generated tok/s | seconds (median) | generated tokens | answers identical to hf's |")
         print("|---|---|---|---|---|")
         answers_hf = generations["cptbench hf"][0]
-        for side, (answers, seconds) in generations.items():
+        for side, (answers, seconds, _) in generations.items():
             generated = sum(len(ids) for ids in tokenizer(list(answers), add_special_tokens=False)["input_ids"])
             same = sum(a == b for a, b in zip(answers, answers_hf))
             print(f"| {side} | {generated / seconds:.1f} | {seconds:.2f} | {generated} | {same}/{len(answers)} |")
 
 
-def measure(sides: dict, repeats: int) -> dict[str, tuple[float, float]]:
-    """(value, median seconds) per side, after one warm-up call each; calls alternate between sides,
-    so slow phases of the machine hit all of them."""
-    for call in sides.values():
-        call()
-    runs: dict[str, list] = {side: [] for side in sides}
-    for _ in range(repeats):
-        for side, call in sides.items():
-            runs[side].append(timed(call))
-    return {side: (timed_runs[0][0], statistics.median(s for _, s in timed_runs)) for side, timed_runs in runs.items()}
-
-
-if __name__ == "__main__":
-    main()

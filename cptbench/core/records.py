@@ -106,9 +106,14 @@ class RunRecord(Strict):
     samples: list[list[SamplesModel | None]] | None = None
 
     def cell_samples(self) -> list[list[Samples | None]] | None:
-        if self.samples is None:
-            return None
-        return [[None if s is None else s.samples() for s in row] for row in self.samples]
+        return samples_grid(self.samples)
+
+
+def samples_grid(stored: list[list[SamplesModel | None]] | None) -> list[list[Samples | None]] | None:
+    """A stored ``samples`` field (a record's, or a baseline run's) as ``Samples``."""
+    if stored is None:
+        return None
+    return [[None if s is None else s.samples() for s in row] for row in stored]
 
 
 def record_samples(grid: list[list[Samples | None]]) -> list[list[dict]] | None:

@@ -55,6 +55,7 @@ class Summary:
 
     matrix: ResultMatrix  # the mean over seeds
     cells: list[list[Interval | None]]
+    estimates: dict[str, float | None]  # every metric of the mean matrix (defined even without an interval)
     metrics: dict[str, Interval | None]
     seeds: tuple[int, ...]
     resamples: int
@@ -204,7 +205,7 @@ def summarize(group: Sequence[RunRecord], resamples: int = DEFAULT_RESAMPLES, se
     cells = [[interval(v, replicates[:, t, j]) for j, v in enumerate(row)] for t, row in enumerate(matrix.values)]
     estimates = metrics.as_dict(metrics.compute_all(matrix))
     resampled = metric_resamples(matrix, replicates)
-    return Summary(matrix, cells, {k: interval(estimates[k], resampled[k]) for k in estimates},
+    return Summary(matrix, cells, estimates, {k: interval(estimates[k], resampled[k]) for k in estimates},
                    tuple(r.seed for r in group), resamples)
 
 

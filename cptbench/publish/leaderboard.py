@@ -78,8 +78,7 @@ class Row:
 
     entries: tuple[Entry, ...]  # by seed
     rank: int  # 1 + the number of rows significantly better on the ranked metric (ties share it)
-    summary: Summary  # mean over seeds, 95 % intervals over items (and seeds)
-    values: dict[str, float | None]  # every metric of the mean matrix
+    summary: Summary  # mean over seeds, its metrics, 95 % intervals over items (and seeds)
 
     @property
     def id(self) -> str:
@@ -90,7 +89,7 @@ class Row:
         return self.entries[0]
 
     def shown(self, key: str) -> str:
-        return plus_minus(self.values.get(key), self.summary.metrics.get(key))
+        return plus_minus(self.summary.estimates.get(key), self.summary.metrics.get(key))
 
 
 @dataclass(frozen=True)
@@ -135,13 +134,10 @@ def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> B
     groups = _seed_groups(entries)
     records = [[e.submission for e in group] for group in groups]
     ranks = ranks_with_ties(records, key, higher) if records else []
-    rows = []
-    for group, rank, runs in zip(groups, ranks, records):
-        summary = summarize(runs)
-        rows.append(Row(tuple(group), rank, summary, metrics.as_dict(metrics.compute_all(summary.matrix))))
+    rows = [Row(tuple(group), rank, summarize(runs)) for group, rank, runs in zip(groups, ranks, records)]
 
     def order(row: Row) -> tuple:
-        value = row.values[key]
+        value = row.summary.estimates[key]
         return (row.rank, value is None, 0.0 if value is None else (-value if higher else value), row.id)
 
     return Board(suite, family, tuple(sorted(rows, key=order)), key)
@@ -346,7 +342,7 @@ def render_json(board: Board) -> str:
             "seeds": [e.submission.seed for e in row.entries],
             "submitted": max(e.header.submitted for e in row.entries).isoformat(),
             "verified": [None if e.header.verified is None else e.header.verified.model_dump(mode="json") for e in row.entries],
-            "metrics": {key: _interval_json(row.values[key], row.summary.metrics.get(key)) for key in board.columns},
+            "metrics": {key: _interval_json(row.summary.estimates[key], row.summary.metrics.get(key)) for key in board.columns},
         }
         for row in board.rows
     ]
@@ -401,7 +397,7 @@ def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
         heads.append({"label": label, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort})
     rows = []
     for row in board.rows:
-        values = [row.rank, *[None] * (len(_KINDS) - 1), *(row.values[k] for k in board.columns), None, None]
+        values = [row.rank, *[None] * (len(_KINDS) - 1), *(row.summary.estimates[k] for k in board.columns), None, None]
         cells = [
             {"text": text, "num": kind == "num", "value": "" if value is None else repr(value), "link": j == _NAME_COLUMN}
             for j, (text, kind, value) in enumerate(zip(row_cells(board, row), kinds, values))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cptbench.core import metrics
 from cptbench.core.matrix import Direction
-from cptbench.core.records import RunRecord, matrix_from_record
+from cptbench.core.records import RunRecord, matrix_from_record, samples_grid
 from cptbench.core.uncertainty import compare as uncertainty_compare
 from cptbench.core.uncertainty import mean_matrix
 from cptbench.publish.compare import check_seed_group
@@ -98,7 +98,7 @@ class _SeedRun:
     samples: list | None
 
     def cell_samples(self):
-        return None if self.samples is None else [[None if c is None else c.samples() for c in row] for row in self.samples]
+        return samples_grid(self.samples)
 
 
 def auto_noise(record: RunRecord, baseline: Baseline) -> dict[str, float]:

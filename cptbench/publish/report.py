@@ -72,8 +72,7 @@ def metrics_markdown(record: RunRecord, summary: Summary | None = None) -> str:
 def _metric(record: RunRecord, summary: Summary | None, key: str) -> tuple[float | None, Interval | None]:
     if summary is None:
         return record.metrics.get(key), None
-    interval = summary.metrics.get(key)
-    return (interval.estimate if interval else record.metrics.get(key) if len(summary.seeds) == 1 else None), interval
+    return summary.estimates.get(key), summary.metrics.get(key)
 
 
 def _bounds(interval: Interval | None) -> str:

@@ -26,7 +26,6 @@ from filelock import FileLock, Timeout
 from pydantic import Field, FiniteFloat, NonNegativeFloat, field_validator, model_validator
 
 from cptbench.config.suites import Suite, available_suites, load_suite
-from cptbench.core import metrics
 from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.core.io import Strict, read_json_object, validate
 from cptbench.core.records import (
@@ -500,14 +499,13 @@ def _check_data_hashes(record: RunRecord, suite: Suite, source: str) -> None:
             )
 
 
-# --- leaderboard entries: validated submissions with their recomputed metrics ---------------
+# --- leaderboard entries: validated submissions --------------------------------------------
 
 
 @dataclass(frozen=True)
 class Entry:
     id: str
     submission: Submission
-    values: dict[str, metrics.MetricValue]  # by key, e.g. "bwt[bpb]"
 
     @property
     def header(self) -> SubmissionHeader:
@@ -520,8 +518,7 @@ class Entry:
 
 
 def make_entry(submission: Submission) -> Entry:
-    values = {v.key: v for v in metrics.compute_all(matrix_from_record(submission))}
-    return Entry(submission.submission.name, submission, values)
+    return Entry(submission.submission.name, submission)
 
 
 def load_entries(directory: Path, suite: Suite) -> list[Entry]:
