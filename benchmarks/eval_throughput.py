@@ -101,3 +101,5 @@ def main() -> None:
             print(f"| {side} | {generated / seconds:.1f} | {seconds:.2f} | {generated} | {same}/{len(answers)} |")
 
 
+if __name__ == "__main__":
+    main()
