@@ -20,7 +20,9 @@ SMALL_TO_SMOKE = {"budget": "smoke", "train_tokens": 1024, "eval_docs": 2, "prob
 
 
 def recompute_metrics(record: dict) -> None:
-    """What a careful forger does after rewriting the matrix: store the metrics of the new matrix."""
+    """What a careful forger does after rewriting the matrix: drop the per-item samples (optional,
+    and they would contradict it) and store the metrics of the new matrix."""
+    record["samples"] = None
     from cptbench.core import metrics
     from cptbench.core.records import RunRecord, matrix_from_record
 
@@ -33,6 +35,15 @@ def set_cell(row: int, column: int, value: float):
         record["matrix"][row][column] = value
         recompute_metrics(record)
     return change
+
+
+def keep_samples(change):
+    """``change``, leaving the per-item samples as they were (a forger who forgot them)."""
+    def kept(record):
+        samples = record["samples"]
+        change(record)
+        record["samples"] = samples
+    return kept
 
 
 def scale_bpb_cells(record):
@@ -100,6 +111,7 @@ def scale_detail(row: int, column: int, key: str, factor: float):
 CASES = {
     # 1. cells against their details
     "bpb cell rewritten with its metrics": (CROSSDOMAIN, set_cell(1, 0, 0.9), "matrix[1][politics_bpb]"),
+    "bpb cell rewritten, samples kept": (CROSSDOMAIN, keep_samples(set_cell(1, 0, 0.9)), "samples[1][politics_bpb]: its items give"),
     "every bpb cell scaled with its metrics": (CROSSDOMAIN, scale_bpb_cells, "matrix[0][politics_bpb]"),
     "cloze cell rewritten with its metrics": (CROSSDOMAIN, set_cell(5, 10, 1.0), "matrix[5][ai_cloze]"),
     "lm-eval cell rewritten with its metrics": (CROSSDOMAIN, set_cell(5, 11, 1.2), "matrix[5][reuters_dev_lmeval]"),
