@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def run(
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),
     backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
+    eval_every: int = typer.Option(None, "--eval-every", min=1, help="Curves inside each stage: evaluate the suite's curve "
+                                   "tasks every N optimizer steps (default: the budget's eval_every, usually none)."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -54,6 +57,8 @@ def run(
     with handled():
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
+        if eval_every is not None:
+            chosen = dataclasses.replace(chosen, eval_every=eval_every)
         overrides = tuple(_override(item) for item in recipe)
         chosen_seeds = parse_seeds(seeds) if seeds is not None else [seed]
         records, outs = [], []

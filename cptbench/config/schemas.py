@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, PositiveInt, ValidationInfo, field_v
 
 from cptbench.core.io import Strict
 from cptbench.core.matrix import GENERAL as GENERAL_STAGE
+from cptbench.data.facts_world import DOMAINS as FACTS_DOMAINS
 from cptbench.data.sources import SOURCES
 from cptbench.eval.kinds.registry import KINDS
 
@@ -193,6 +194,17 @@ class BudgetModel(Strict):
     train_examples: PositiveInt | None = _hash_neutral(None)  # examples per sft stage (null = all)
     rl_prompts: PositiveInt | None = _hash_neutral(None)  # prompts per grpo stage (null = all)
     generation_items: PositiveInt | None = _hash_neutral(None)  # questions per explanation task (null = all)
+    eval_every: PositiveInt | None = _hash_neutral(None)  # curves: evaluate the curve tasks every N training steps
+
+
+class GeneratorModel(Strict):
+    """The parameters of a generated source's world (``source: facts``); they go into the suite hash."""
+
+    name: Literal["facts"]
+    version: PositiveInt  # must be the code's generator version: another version makes another world
+    seed: int = 0
+    entities: int = Field(ge=4)  # invented entities per domain (distractors come from the others)
+    documents: PositiveInt  # training documents per entity, each stating all of its facts
 
 
 class SuiteModel(Strict):
@@ -205,6 +217,8 @@ class SuiteModel(Strict):
     tasks: list[TaskModel] = Field(min_length=1)
     budgets: dict[str, BudgetModel] = Field(min_length=1)
     default_budget: str
+    generator: GeneratorModel | None = _hash_neutral(None)  # the world of ``source: facts``
+    curve_tasks: list[str] | None = _hash_neutral(None)  # evaluated inside stages (eval_every); null = every task
 
     @model_validator(mode="after")
     def _references(self) -> SuiteModel:
@@ -216,7 +230,25 @@ class SuiteModel(Strict):
                 raise ValueError(f"tasks.{i}.stage: {task.stage!r} is not a stage name or {GENERAL_STAGE!r}")
         if self.default_budget not in self.budgets:
             raise ValueError(f"default_budget: {self.default_budget!r} is not one of {sorted(self.budgets)}")
+        task_names = [t.name for t in self.tasks]
+        for i, name in enumerate(self.curve_tasks or []):
+            if name not in task_names:
+                raise ValueError(f"curve_tasks.{i}: {name!r} is not a task name")
+        self._generated_sources()
         return self
+
+    def _generated_sources(self) -> None:
+        """``source: facts`` needs the suite's ``generator`` block, and a domain of its world."""
+        where = [(f"stages.{i}", s.data) for i, s in enumerate(self.stages)]
+        where += [(f"tasks.{i}", t.data) for i, t in enumerate(self.tasks) if t.data is not None]
+        generated = [(place, data) for place, data in where if data.source == "facts"]
+        if generated and self.generator is None:
+            raise ValueError(f"generator: required by {generated[0][0]}.data (source 'facts')")
+        if self.generator is not None and not generated:
+            raise ValueError("generator: no stage or task reads a generated source (source: facts)")
+        for place, data in generated:
+            if data.domain not in FACTS_DOMAINS:
+                raise ValueError(f"{place}.data.domain: {data.domain!r} is not a facts domain (one of {', '.join(FACTS_DOMAINS)})")
 
 
 def _unique(names: list[str], field: str, key: str) -> None:

@@ -40,11 +40,12 @@ def load_suite(name_or_path: str) -> Suite:
     path = suite_path(name_or_path)
     model = load_yaml(path, SuiteModel)
     stage_index = {s.name: i for i, s in enumerate(model.stages, start=1)}
+    params = _generator_params(model)
     stages = tuple(
-        Stage(i, s.name, s.kind, s.recipe, _data_spec(s.data, path, f"stages.{i - 1}.data"))
+        Stage(i, s.name, s.kind, s.recipe, _data_spec(s.data, path, f"stages.{i - 1}.data", params))
         for i, s in enumerate(model.stages, start=1)
     )
-    tasks = tuple(_task(t, i, None if t.stage == GENERAL_STAGE else stage_index[t.stage], path)
+    tasks = tuple(_task(t, i, None if t.stage == GENERAL_STAGE else stage_index[t.stage], path, params)
                   for i, t in enumerate(model.tasks))
     budgets = {name: _budget(name, b) for name, b in model.budgets.items()}
     canonical = json.dumps(_canonical(model), sort_keys=True, separators=(",", ":"))
@@ -60,7 +61,15 @@ def load_suite(name_or_path: str) -> Suite:
         default_budget=model.default_budget,
         content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
         path=path,
+        curve_tasks=tuple(model.curve_tasks) if model.curve_tasks is not None else None,
     )
+
+
+def _generator_params(model: SuiteModel) -> tuple[tuple[str, int], ...]:
+    """The ``generator`` block as the ``DataSpec.params`` of every generated source."""
+    if model.generator is None:
+        return ()
+    return tuple((k, v) for k, v in model.generator.model_dump().items() if k != "name")
 
 
 TEMPLATE_FIELDS = ("text", "prompt", "completion", "reference", "label", "context")
@@ -86,11 +95,14 @@ def _canonical(value: object) -> object:
 
 def _budget(name: str, model: BudgetModel) -> Budget:
     return Budget(name, model.train_tokens, model.eval_docs, model.probe_items, model.train_examples,
-                  model.rl_prompts, model.generation_items)
+                  model.rl_prompts, model.generation_items, model.eval_every)
 
 
-def _data_spec(model: TrainData | EvalData, suite_file: Path, where: str) -> DataSpec:
+def _data_spec(model: TrainData | EvalData, suite_file: Path, where: str,
+               params: tuple[tuple[str, int], ...] = ()) -> DataSpec:
     splits = tuple(model.split_names())
+    if model.source == "facts":
+        return DataSpec(model.source, model.domain, splits, params=params)
     if model.source != "hf":
         return DataSpec(model.source, model.domain, splits)
     templates = tuple((name, getattr(model, name)) for name in TEMPLATE_FIELDS if getattr(model, name) is not None)
@@ -104,8 +116,9 @@ def _data_spec(model: TrainData | EvalData, suite_file: Path, where: str) -> Dat
     return DataSpec("hf", model.domain, splits, hf)
 
 
-def _task(model: TaskModel, index: int, stage: int | None, suite_file: Path) -> TaskSpec:
-    data = _data_spec(model.data, suite_file, f"tasks.{index}.data") if model.data else None
+def _task(model: TaskModel, index: int, stage: int | None, suite_file: Path,
+          params: tuple[tuple[str, int], ...] = ()) -> TaskSpec:
+    data = _data_spec(model.data, suite_file, f"tasks.{index}.data", params) if model.data else None
     lmeval = _lmeval_ref(model.lmeval, suite_file, index) if model.lmeval else None
     metric, direction = get_kind(model.kind).column(model.metric, lmeval)
     return TaskSpec(model.name, model.kind, data, stage, metric, direction, lmeval)

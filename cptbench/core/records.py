@@ -58,6 +58,17 @@ class StageTraining(Strict):
     rewards: dict[str, float] = Field(default_factory=dict)  # grpo: mean of each reward component over the stage
 
 
+class StageCurve(Strict):
+    """The curve tasks inside one stage (``eval_every``): their values at each optimizer step,
+    step 0 being the matrix row before the stage and the last step the stage's own row."""
+
+    stage: str
+    tasks: list[str]
+    steps: list[int]
+    values: list[list[float]]  # [point][task]
+    seconds: float  # spent measuring the points inside the stage (not counted as training time)
+
+
 class TrainerRef(Strict):
     """Who trained the stages: cptbench's reference trainers (a record without this field), or a
     stack of one's own whose checkpoints ``cptbench evaluate-sequence`` evaluated."""
@@ -104,6 +115,7 @@ class RunRecord(Strict):
     # per-item values of each cell (cptbench.core.samples), what intervals are resampled from;
     # None: records made before them, or a cell whose metric is not a mean over items
     samples: list[list[SamplesModel | None]] | None = None
+    curves: list[StageCurve] | None = None  # None: the run measured no curves (no eval_every)
 
     def cell_samples(self) -> list[list[Samples | None]] | None:
         return samples_grid(self.samples)

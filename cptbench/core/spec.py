@@ -43,6 +43,7 @@ class DataSpec:
     domain: str
     splits: tuple[str, ...]
     hf: HfData | None = None
+    params: tuple[tuple[str, int], ...] = ()  # a generated source's parameters (the suite's ``generator`` block)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Budget:
     train_examples: int | None = None
     rl_prompts: int | None = None
     generation_items: int | None = None
+    eval_every: int | None = None  # curves: the curve tasks every N training steps (None: no curves)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Suite:
     default_budget: str
     content_hash: str
     path: Path
+    curve_tasks: tuple[str, ...] | None = None  # evaluated inside stages when the budget has eval_every (None: all)
 
     def budget(self, name: str | None) -> Budget:
         name = name or self.default_budget

@@ -11,10 +11,11 @@ from cptbench.core.spec import DataSpec
 from cptbench.data.base import DataSource
 from cptbench.data.corpus import Examples, Texts
 from cptbench.data.crossner import CrossNER
+from cptbench.data.facts import Facts
 from cptbench.data.hf import HuggingFace
 from cptbench.data.pubmedqa import PubMedQA
 
-SOURCES: dict[str, DataSource] = {source.name: source for source in (CrossNER(), PubMedQA(), HuggingFace())}
+SOURCES: dict[str, DataSource] = {source.name: source for source in (CrossNER(), PubMedQA(), HuggingFace(), Facts())}
 
 
 def get_source(name: str) -> DataSource:

@@ -99,7 +99,16 @@ class RunConfig:
             "recipes": {name: recipe.model_dump(mode="json") for name, recipe in recipes.items()},
             "eval_batch_tokens": self.eval_batch_tokens,
             "method": self.method_ref(order).model_dump(mode="json"),
+            **self._curves(),
         }
+
+    def _curves(self) -> dict[str, object]:
+        """Curves change what a run measures, not its matrix: named only when asked for (older
+        run directories stay resumable)."""
+        if not self.budget.eval_every:
+            return {}
+        tasks = None if self.suite.curve_tasks is None else list(self.suite.curve_tasks)
+        return {"curves": {"eval_every": self.budget.eval_every, "tasks": tasks}}
 
     def method_ref(self, order: tuple[str, ...]) -> MethodRef:
         return MethodRef(name=self.method, order_spec=self.order, order=list(order), replay_fraction=self.replay,
@@ -356,7 +365,12 @@ class _StageLoop:
             self.attempts.save_now_and_then(self.eval_seconds)  # a killed stage's time counts too
             crash_point(f"train:{stage.name}:step:{step}")
 
-        summary, per_step = train_stage(job, inputs.stage_data, progress)
+        curve = self._curve_writer(stage)
+        callbacks = () if curve is None else (curve.callback(self.config.budget.eval_every, self._curve_logger(stage, curve)),)
+        measured_before = curve.seconds if curve else 0.0
+        summary, per_step = train_stage(job, inputs.stage_data, progress, callbacks)
+        if curve is not None:  # time spent measuring the curve is not training time
+            summary = summary.model_copy(update={"seconds": summary.seconds - (curve.seconds - measured_before)})
         self.reporter.finish("train")
         write_json_atomic(self.run.train_file(stage.index, stage.name), {**summary.model_dump(), **per_step})
         self.attempts.save(eval_seconds=self.eval_seconds)
@@ -364,6 +378,38 @@ class _StageLoop:
             shutil.rmtree(self.run.checkpoint(earlier.index, earlier.name), ignore_errors=True)
         self.run.append_log(f"train stage={stage.name} steps={summary.steps} tokens={summary.tokens} loss={summary.final_loss:.4f}")
         return checkpoint, summary
+
+
+    def _curve_writer(self, stage: Stage):
+        if not self.config.budget.eval_every:
+            return None
+        from cptbench.run.curves import curve_tasks, open_curve
+
+        path = self.run.curve_file(stage.index, stage.name)
+        return open_curve(path, curve_tasks(self.suite, stage.index), self.eval_sets, self.config.budget,
+                          self.config.eval_batch_tokens, self.run.read_json(path))
+
+    def _curve_logger(self, stage: Stage, curve):
+        def logged(step: int) -> None:
+            values = " ".join(f"{name}={value:.4f}" for name, value in curve.points[step].items())
+            self.run.append_log(f"curve stage={stage.name} step={step} {values}")
+
+        return logged
+
+    def curves(self, rows: list[list[float]], training: list[StageTraining]):
+        """Every stage's curve (``RunRecord.curves``), or None when the run measures none."""
+        if not self.config.budget.eval_every or self.config.external:
+            return None
+        from cptbench.run.curves import curve_tasks, stage_curve
+
+        names = [t.name for t in self.suite.tasks]
+        out = []
+        for stage, summary in zip(self.suite.stages, training):
+            tasks = tuple(t.name for t in curve_tasks(self.suite, stage.index))
+            before, after = ({n: rows[r][names.index(n)] for n in tasks} for r in (stage.index - 1, stage.index))
+            saved = self.run.read_json(self.run.curve_file(stage.index, stage.name))
+            out.append(stage_curve(stage.name, summary.steps or 0, tasks, before, after, saved))
+        return out
 
 
 def stage_data(config: RunConfig, planned: PlannedStage, tokenizer):
@@ -422,6 +468,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         matrix=[list(r) for r in matrix.values],
         details=loop.details,
         samples=record_samples(loop.samples),
+        curves=loop.curves(rows, training),
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
         method=inputs.plan.method,

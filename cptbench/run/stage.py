@@ -67,13 +67,15 @@ def stage_rows(spec: StageData, data: dict[str, Texts | Examples]) -> StageRows:
     return StageRows(kind, tuple(rows), None, order_hash, {})
 
 
-def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress) -> tuple[StageTraining, dict[str, list[float]]]:
+def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress,
+                callbacks: tuple = ()) -> tuple[StageTraining, dict[str, list[float]]]:
     """Train ``job``'s stage from ``job.start`` into ``job.checkpoint`` on ``stage_rows``. Returns
-    the summary and the per-step logs (losses, learning rates, and GRPO's reward components)."""
+    the summary and the per-step logs (losses, learning rates, and GRPO's reward components).
+    ``callbacks`` (TrainerCallbacks) join the trainer's own (curves inside the stage)."""
     planned = job.data.planned
     stage = planned.stage
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
-    common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first)
+    common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
     built = stage_rows(job.data, data)
     result = _train(job, built, common)
     corpus_tokens = built.corpus_tokens if built.corpus_tokens is not None else result.tokens

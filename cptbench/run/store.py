@@ -65,6 +65,9 @@ class RunDir:
     def eval_file(self, row: int, stage: str, task: str) -> Path:
         return self.root / "eval" / f"{row}-{stage}" / f"{task}.json"
 
+    def curve_file(self, row: int, stage: str) -> Path:
+        return self.root / "curves" / f"{row}-{stage}.json"
+
     def train_file(self, row: int, stage: str) -> Path:
         return self.root / "train" / f"{row}-{stage}.json"
 

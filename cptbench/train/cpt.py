@@ -28,6 +28,7 @@ def train_cpt(
     work_dir: Path | None = None,
     progress: StepProgress | None = None,
     first_stage: bool = True,
+    callbacks: Sequence = (),
 ) -> TrainResult:
     """Train on ``texts`` (EOS appended to each, packed to ``max_length``) and save to ``out_dir``.
 
@@ -64,7 +65,7 @@ def train_cpt(
         args=config,
         train_dataset=Dataset.from_dict({"text": list(texts)}),
         processing_class=tokenizer,
-        callbacks=[loss_monitor(progress)],
+        callbacks=[loss_monitor(progress), *callbacks],
     )
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
     return stage_result(trainer, out_dir, seconds)

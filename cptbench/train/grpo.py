@@ -33,6 +33,7 @@ def train_grpo(
     first_stage: bool = True,
     reward_funcs: Sequence[Callable] | None = None,
     reward_weights: Sequence[float] | None = None,
+    callbacks: Sequence = (),
 ) -> TrainResult:
     """Train on ``examples`` (``{"prompt": [chat messages], "reference": str, "decision": str}``;
     every column but ``prompt`` reaches the reward functions as a keyword argument) and save to
@@ -90,7 +91,7 @@ def train_grpo(
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[loss_monitor(progress)],
+        callbacks=[loss_monitor(progress), *callbacks],
     )
     try:
         seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)

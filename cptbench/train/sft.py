@@ -30,6 +30,7 @@ def train_sft(
     work_dir: Path | None = None,
     progress: StepProgress | None = None,
     first_stage: bool = True,
+    callbacks: Sequence = (),
 ) -> TrainResult:
     """Train on ``examples`` and save to ``out_dir``.
 
@@ -75,7 +76,7 @@ def train_sft(
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[loss_monitor(progress)],
+        callbacks=[loss_monitor(progress), *callbacks],
     )
     seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
     return stage_result(trainer, out_dir, seconds)

@@ -59,6 +59,7 @@ class HFBackend:
         self.max_length = max_length or _context_length(model, tokenizer)
         self.stride = stride
         self.prefix_token_id = default_prefix_token_id(tokenizer) if prefix_token_id is None else prefix_token_id
+        self._scored: dict[LoglikelihoodRequest, LoglikelihoodResult] = {}  # one checkpoint: a request is scored once
 
     @classmethod
     def load(cls, model_path, *, batch_tokens: int = 1024, options: dict[str, str] | None = None) -> HFBackend:
@@ -145,7 +146,15 @@ class HFBackend:
     ) -> list[LoglikelihoodResult]:
         """log P(continuation | context) and whether greedy decoding would produce it.
 
-        Requests with the same context tokens (cloze: one per candidate) share one pass over the
+        A request this backend already scored is answered from memory (the true answer of a choice
+        item, asked again by ``answer_logprob``); ``progress`` counts the requests scored now."""
+        new = [r for r in dict.fromkeys(requests) if r not in self._scored]
+        if new:
+            self._scored.update(zip(new, self._score(new, progress)))
+        return [self._scored[r] for r in requests]
+
+    def _score(self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None) -> list[LoglikelihoodResult]:
+        """Requests with the same context tokens (cloze: one per candidate) share one pass over the
         context when ``share_context`` is on; the others are scored whole, in length-sorted batches."""
         items = []
         for index, request in enumerate(requests):
