@@ -19,6 +19,7 @@ class DataSource:
     name: str = ""
     views: frozenset[str] = frozenset()
     needs_domain: bool = False  # whether a suite must name ``data.domain``
+    generated: bool = False  # made by code from the suite's parameters: no files, nothing to download
 
     def texts(self, data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
               max_bytes: int | None = None) -> Texts:

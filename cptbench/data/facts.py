@@ -43,6 +43,7 @@ class Facts(DataSource):
     name = "facts"
     views = frozenset({"texts", "choices"})
     needs_domain = True
+    generated = True
 
     def texts(self, data: DataSpec, sentences_per_doc: int, *, max_items: int | None = None,
               max_bytes: int | None = None) -> Texts:

@@ -93,3 +93,32 @@ def write_curves(record: RunRecord, path: Path) -> Path:
         axis.set_xticks(range(len(labels)), labels, rotation=45, fontsize=7)
         axis.tick_params(axis="y", labelsize=7)
     return _save(fig, Path(path), CURVES_DPI)
+
+
+def write_stage_curves(record: RunRecord, path: Path) -> Path:
+    """One panel per stage: each curve task against the optimizer step inside the stage (step 0 is the
+    row before it). The first metric family is on the left axis, the others dashed on the right."""
+    curves = record.curves or []
+    metric_of = {t.name: t.metric for t in record.tasks}
+    colour = {t.name: f"C{j % 10}" for j, t in enumerate(record.tasks)}  # a task keeps its colour in every panel
+    columns = min(3, len(curves))
+    rows = -(-len(curves) // columns)
+    fig = _figure((4.2 * columns, 3.0 * rows), CURVES_DPI)
+    for k, curve in enumerate(curves):
+        axis = fig.add_subplot(rows, columns, k + 1)
+        families = list(dict.fromkeys(metric_of[name] for name in curve.tasks))
+        right = axis.twinx() if len(families) > 1 else None
+        for j, name in enumerate(curve.tasks):
+            on_left = metric_of[name] == families[0]
+            (axis if on_left else right).plot(curve.steps, [point[j] for point in curve.values], marker=".", color=colour[name],
+                                              linestyle="-" if on_left else "--", label=name)
+        axis.set_title(f"stage {k + 1}: {curve.stage}", fontsize=9)
+        axis.set_xlabel("optimizer step", fontsize=8)
+        axis.set_ylabel(families[0], fontsize=8)
+        axis.tick_params(labelsize=7)
+        if right is not None:
+            right.set_ylabel(", ".join(families[1:]), fontsize=8)
+            right.tick_params(labelsize=7)
+        handles = [h for a in (axis, right) if a is not None for h in a.get_legend_handles_labels()[0]]
+        axis.legend(handles=handles, fontsize=6, loc="best")
+    return _save(fig, Path(path), CURVES_DPI)

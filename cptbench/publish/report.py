@@ -12,7 +12,7 @@ from cptbench.core.io import write_text_atomic
 from cptbench.core.matrix import Direction
 from cptbench.core.records import RunRecord, load_record, matrix_from_record, verify_metrics  # noqa: F401 - re-exported
 from cptbench.core.uncertainty import Interval, Summary, seed_spread, summarize
-from cptbench.publish.figures import write_curves, write_heatmap
+from cptbench.publish.figures import write_curves, write_heatmap, write_stage_curves
 from cptbench.publish.format import ARROW, DASH, markdown_table, number, plus_minus, row_labels, spanned
 from cptbench.run.plan import method_label
 
@@ -166,7 +166,28 @@ def summary_markdown(record: RunRecord) -> str:
     perplexity = perplexity_markdown(record)
     if perplexity is not None:
         parts += ["## Token perplexity\n\nTokenizer-dependent: compare within one model only.\n", perplexity]
+    if record.curves:
+        parts += ["## Inside the stages\n\nEarlier stages' and general tasks while a stage trains "
+                  "(`stage_curves.png`): the value at the stage's start, its worst point inside the stage "
+                  "(a dip that recovers is the stability gap) and its value at the end.\n", stage_curves_markdown(record)]
     return "\n".join(parts)
+
+
+def stage_curves_markdown(record: RunRecord) -> str:
+    """Per stage, every curve task that is not the stage's own: start, worst point (step), end."""
+    columns = {t.name: t for t in record.tasks}
+    rows = []
+    for index, curve in enumerate(record.curves or [], start=1):
+        for j, name in enumerate(curve.tasks):
+            column = columns[name]
+            if column.stage == index:
+                continue
+            values = [point[j] for point in curve.values]
+            sign = 1 if column.direction == "higher" else -1
+            worst = min(range(len(values)), key=lambda i: sign * values[i])
+            rows.append([curve.stage, name, number(values[0]), f"{number(values[worst])} (step {curve.steps[worst]})",
+                         number(values[-1]), number(sign * (values[worst] - values[0]))])
+    return markdown_table(["stage", "task", "start", "worst (step)", "end", "worst − start (gain)"], rows)
 
 
 def seeds_markdown(group: Sequence[RunRecord]) -> str:
@@ -199,4 +220,6 @@ def write_report(record: RunRecord, out_dir: Path) -> dict[str, Path]:
     written = {"markdown": markdown, "heatmap": write_heatmap(record, out_dir / "heatmap.png")}
     if record.stages:
         written["curves"] = write_curves(record, out_dir / "curves.png")
+    if record.curves:
+        written["stage_curves"] = write_stage_curves(record, out_dir / "stage_curves.png")
     return written
