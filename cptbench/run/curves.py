@@ -11,15 +11,14 @@ neither the weights nor any random state).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from cptbench.core.io import write_json_atomic
-from cptbench.core.records import StageCurve
-from cptbench.core.spec import Budget, Suite, TaskSpec
+from cptbench.core.records import StageCurve, StageTraining
+from cptbench.core.spec import Budget, Stage, Suite, TaskSpec
 from cptbench.eval.kinds.base import EvalContext
 from cptbench.eval.scoring import evaluate_task
+from cptbench.run.store import RunDir
 
 
 def curve_tasks(suite: Suite, stage_index: int) -> tuple[TaskSpec, ...]:
@@ -32,9 +31,10 @@ def curve_tasks(suite: Suite, stage_index: int) -> tuple[TaskSpec, ...]:
 
 @dataclass
 class CurveWriter:
-    """The points of one stage's curve, kept in ``path`` (step -> task values)."""
+    """The points of one stage's curve, kept in the run directory's curve file (step -> task values)."""
 
-    path: Path
+    run: RunDir
+    stage: Stage
     tasks: tuple[TaskSpec, ...]
     eval_sets: dict[str, tuple]
     budget: Budget
@@ -55,40 +55,48 @@ class CurveWriter:
         finally:
             model.train(was_training)
         self.seconds += time.perf_counter() - started
-        write_json_atomic(self.path, {"tasks": [t.name for t in self.tasks], "seconds": self.seconds,
-                                      "points": {str(s): v for s, v in sorted(self.points.items())}})
+        write_json_atomic(self.run.curve_file(self.stage.index, self.stage.name),
+                          {"tasks": [t.name for t in self.tasks], "seconds": self.seconds,
+                           "points": {str(s): v for s, v in sorted(self.points.items())}})
+        values = " ".join(f"{name}={value:.4f}" for name, value in self.points[step].items())
+        self.run.append_log(f"curve stage={self.stage.name} step={step} {values}")
 
-    def callback(self, every: int, on_point: Callable[[int], None] | None = None):
-        """A TrainerCallback measuring a point every ``every`` optimizer steps (not at the last: the
-        stage's matrix row is that point)."""
+    def callback(self):
+        """A TrainerCallback measuring a point every ``budget.eval_every`` optimizer steps (not at
+        the last: the stage's matrix row is that point)."""
         from transformers import TrainerCallback
 
-        writer = self
+        writer, every = self, self.budget.eval_every
 
         class CurvePoints(TrainerCallback):
             def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
-                step = state.global_step
-                if step % every == 0 and step < state.max_steps:
-                    writer.measure(step, model, processing_class)
-                    if on_point:
-                        on_point(step)
+                if state.global_step % every == 0 and state.global_step < state.max_steps:
+                    writer.measure(state.global_step, model, processing_class)
 
         return CurvePoints()
 
 
-def open_curve(path: Path, tasks: tuple[TaskSpec, ...], eval_sets, budget: Budget, batch_tokens: int, saved: dict | None) -> CurveWriter:
+def open_curve(run: RunDir, suite: Suite, stage: Stage, eval_sets, budget: Budget, batch_tokens: int) -> CurveWriter:
     """A stage's curve writer, holding the points an earlier attempt measured."""
-    points = {int(s): dict(v) for s, v in (saved or {}).get("points", {}).items()}
-    seconds = float((saved or {}).get("seconds", 0.0))
-    return CurveWriter(path, tasks, eval_sets, budget, batch_tokens, points, seconds)
+    saved = run.read_json(run.curve_file(stage.index, stage.name)) or {}
+    points = {int(s): dict(v) for s, v in saved.get("points", {}).items()}
+    return CurveWriter(run, stage, curve_tasks(suite, stage.index), eval_sets, budget, batch_tokens, points,
+                       float(saved.get("seconds", 0.0)))
 
 
-def stage_curve(stage: str, steps: int, tasks: tuple[str, ...], before: dict[str, float], after: dict[str, float],
-                saved: dict | None) -> StageCurve:
-    """The whole curve of a stage: step 0 (the row before it), the measured points, its last step (its row)."""
-    measured = {int(s): v for s, v in (saved or {}).get("points", {}).items() if 0 < int(s) < steps}
-    points = {0: before, **measured, steps: after}
-    ordered = sorted(points)
-    return StageCurve(stage=stage, tasks=list(tasks), steps=ordered,
-                      values=[[points[s][t] for t in tasks] for s in ordered],
-                      seconds=float((saved or {}).get("seconds", 0.0)))
+def record_curves(run: RunDir, suite: Suite, rows: list[list[float]], training: list[StageTraining]) -> list[StageCurve]:
+    """Every stage's whole curve: step 0 (the row before it), the measured points, its last step (its row)."""
+    names = [t.name for t in suite.tasks]
+    curves = []
+    for stage, summary in zip(suite.stages, training):
+        tasks = [t.name for t in curve_tasks(suite, stage.index)]
+        steps = summary.steps or 0
+        saved = run.read_json(run.curve_file(stage.index, stage.name)) or {}
+        points = {int(s): v for s, v in saved.get("points", {}).items() if 0 < int(s) < steps}
+        for step, row in ((0, rows[stage.index - 1]), (steps, rows[stage.index])):
+            points[step] = {name: row[names.index(name)] for name in tasks}
+        ordered = sorted(points)
+        curves.append(StageCurve(stage=stage.name, tasks=tasks, steps=ordered,
+                                 values=[[points[s][t] for t in tasks] for s in ordered],
+                                 seconds=float(saved.get("seconds", 0.0))))
+    return curves

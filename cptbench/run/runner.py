@@ -365,10 +365,13 @@ class _StageLoop:
             self.attempts.save_now_and_then(self.eval_seconds)  # a killed stage's time counts too
             crash_point(f"train:{stage.name}:step:{step}")
 
-        curve = self._curve_writer(stage)
-        callbacks = () if curve is None else (curve.callback(self.config.budget.eval_every, self._curve_logger(stage, curve)),)
+        curve = None
+        if self.config.budget.eval_every:
+            from cptbench.run.curves import open_curve
+
+            curve = open_curve(self.run, self.suite, stage, self.eval_sets, self.config.budget, self.config.eval_batch_tokens)
         measured_before = curve.seconds if curve else 0.0
-        summary, per_step = train_stage(job, inputs.stage_data, progress, callbacks)
+        summary, per_step = train_stage(job, inputs.stage_data, progress, (curve.callback(),) if curve else ())
         if curve is not None:  # time spent measuring the curve is not training time
             summary = summary.model_copy(update={"seconds": summary.seconds - (curve.seconds - measured_before)})
         self.reporter.finish("train")
@@ -380,36 +383,6 @@ class _StageLoop:
         return checkpoint, summary
 
 
-    def _curve_writer(self, stage: Stage):
-        if not self.config.budget.eval_every:
-            return None
-        from cptbench.run.curves import curve_tasks, open_curve
-
-        path = self.run.curve_file(stage.index, stage.name)
-        return open_curve(path, curve_tasks(self.suite, stage.index), self.eval_sets, self.config.budget,
-                          self.config.eval_batch_tokens, self.run.read_json(path))
-
-    def _curve_logger(self, stage: Stage, curve):
-        def logged(step: int) -> None:
-            values = " ".join(f"{name}={value:.4f}" for name, value in curve.points[step].items())
-            self.run.append_log(f"curve stage={stage.name} step={step} {values}")
-
-        return logged
-
-    def curves(self, rows: list[list[float]], training: list[StageTraining]):
-        """Every stage's curve (``RunRecord.curves``), or None when the run measures none."""
-        if not self.config.budget.eval_every or self.config.external:
-            return None
-        from cptbench.run.curves import curve_tasks, stage_curve
-
-        names = [t.name for t in self.suite.tasks]
-        out = []
-        for stage, summary in zip(self.suite.stages, training):
-            tasks = tuple(t.name for t in curve_tasks(self.suite, stage.index))
-            before, after = ({n: rows[r][names.index(n)] for n in tasks} for r in (stage.index - 1, stage.index))
-            saved = self.run.read_json(self.run.curve_file(stage.index, stage.name))
-            out.append(stage_curve(stage.name, summary.steps or 0, tasks, before, after, saved))
-        return out
 
 
 def stage_data(config: RunConfig, planned: PlannedStage, tokenizer):
@@ -418,6 +391,14 @@ def stage_data(config: RunConfig, planned: PlannedStage, tokenizer):
 
     return StageData(planned, config.budget, config.seed, tokenizer, replay_fraction=config.replay,
                      replay_budget_neutral=config.replay_budget_neutral)
+
+
+def _curves(config: RunConfig, loop: _StageLoop, rows, training):
+    if not config.budget.eval_every or config.external:
+        return None
+    from cptbench.run.curves import record_curves
+
+    return record_curves(loop.run, loop.suite, rows, training)
 
 
 def _trainer(config: RunConfig):
@@ -468,7 +449,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         matrix=[list(r) for r in matrix.values],
         details=loop.details,
         samples=record_samples(loop.samples),
-        curves=loop.curves(rows, training),
+        curves=_curves(config, loop, rows, training),
         metrics=metrics.as_dict(metrics.compute_all(matrix)),
         training=training,
         method=inputs.plan.method,

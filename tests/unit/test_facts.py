@@ -56,7 +56,7 @@ def test_probes_use_held_out_templates_and_fair_distractors():
     for domain, attributes in DOMAINS.items():
         by_name = {e.name: dict(e.values) for e in world[domain].entities}
         pools = {attribute: pool for attribute, pool, _, _ in attributes}
-        for (attribute, _, templates, probe_template) in attributes:
+        for _, _, templates, probe_template in attributes:
             assert probe_template not in templates
         assert len(world[domain].probes) == 12 * len(attributes)
         for probe in world[domain].probes:

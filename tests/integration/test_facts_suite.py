@@ -1,14 +1,20 @@
-"""The facts suite's smoke budget on the tiny model with curves inside the stages: the points land in
-the record (from the row before each stage to its own row), the report draws them, and measuring
-them changes nothing in the matrix."""
+"""The facts suite's smoke budget on the tiny model: curves inside the stages land in the record (from
+the row before each stage to its own row), the report draws them, and measuring them changes nothing
+in the matrix; the regression gate CI runs on it passes the baseline's own configuration and fails
+a recipe that forgets more (learning rate x10)."""
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cptbench.cli.main import app
 from cptbench.config.suites import load_suite
 from cptbench.run.curves import curve_tasks
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE = REPO / "leaderboards" / "facts" / "baselines" / "tiny-llama-smoke.json"
 
 
 def _run(out, *extra):
@@ -18,8 +24,14 @@ def _run(out, *extra):
     return json.loads((out / "record.json").read_text())
 
 
-def test_curves_land_in_the_record_and_the_report(tmp_path, data_dir, tiny_model_path):
-    plain = _run(tmp_path / "plain")
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory, data_dir, tiny_model_path):
+    out = tmp_path_factory.mktemp("facts") / "plain"
+    return out, _run(out)
+
+
+def test_curves_land_in_the_record_and_the_report(tmp_path, plain):
+    plain = plain[1]
     curved = _run(tmp_path / "curved", "--eval-every", "5")
     assert plain.get("curves") is None
     assert curved["matrix"] == plain["matrix"]  # evaluating inside a stage leaves training untouched
@@ -38,3 +50,17 @@ def test_curves_land_in_the_record_and_the_report(tmp_path, data_dir, tiny_model
     assert CliRunner().invoke(app, ["report", str(tmp_path / "curved")]).exit_code == 0
     assert (tmp_path / "curved" / "stage_curves.png").stat().st_size > 10_000
     assert "## Inside the stages" in (tmp_path / "curved" / "report.md").read_text()
+
+
+def test_the_gate_passes_the_baseline_configuration_and_fails_ten_times_the_learning_rate(tmp_path, plain):
+    """The committed baseline: `cptbench baseline create` over seeds 0, 1, 2 of this run (docs/leaderboard.md)."""
+    passed = CliRunner().invoke(app, ["regress", str(plain[0]), "--baseline", str(BASELINE), "--tol", "auto"])
+    assert passed.exit_code == 0, passed.output
+    recipe = (REPO / "trainers" / "cpt_facts.yaml").read_text()
+    assert "learning_rate: 1.0e-3" in recipe
+    faster = tmp_path / "cpt_facts_lr10.yaml"
+    faster.write_text(recipe.replace("learning_rate: 1.0e-3", "learning_rate: 1.0e-2"))
+    _run(tmp_path / "lr10", "--recipe", f"cpt_facts={faster}")
+    failed = CliRunner().invoke(app, ["regress", str(tmp_path / "lr10"), "--baseline", str(BASELINE), "--tol", "auto"])
+    assert failed.exit_code == 1, failed.output
+    assert "FAIL: 2 regression(s) (bwt[logprob], forgetting_first[logprob])" in failed.output
