@@ -237,3 +237,11 @@ def _probe(entity: Entity, attribute: _Attribute, domain: list[Entity], rng: ran
     rng.shuffle(choices)
     context = _sentence(template.format(name=entity.name, value="\0")).split(" \0", 1)[0]
     return Probe(entity.name, name, context, tuple(choices), choices.index(truth))
+
+
+def known_words(world: dict[str, Domain], vocabulary: dict[str, int]) -> list[str]:
+    """The invented name words that a tokenizer's vocabulary holds as one whole word (``Ġword``, any
+    case): words a model may have seen, which an invented entity should not use (none for SmolLM2,
+    checked in tests/slow)."""
+    invented = [w for d in world.values() for e in d.entities for w in e.name.split() if w not in _COMPANY_SUFFIXES]
+    return [w for w in invented if any(f"Ġ{form}" in vocabulary for form in (w, w.lower(), w.capitalize()))]

@@ -92,3 +92,14 @@ def test_cloze_candidates_are_scored_as_tokenized_in_running_text():
     expected = logprobs[-len(tail):].gather(-1, x[0, -len(tail):, None]).sum().item()
     [result] = backend.loglikelihood([LoglikelihoodRequest(context, continuation)])
     assert result.logprob == pytest.approx(expected, abs=1e-3)
+
+
+def test_invented_facts_names_are_not_words_of_smollm2():
+    from transformers import AutoTokenizer
+
+    from cptbench.data.facts_world import generate, known_words
+    from cptbench.models.resolve import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct").path)
+    assert known_words(generate(0, 10, 4), tokenizer.get_vocab()) == []  # the shipped facts world
+    assert known_words(generate(0, 10, 4), {"ĠLisbon": 1, "ĠKeslul": 2}) == ["Keslul"]  # the check can fail
