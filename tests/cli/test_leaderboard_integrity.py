@@ -219,11 +219,14 @@ def test_pinned_data_hashes_are_what_the_data_gives(data_dir):
     """The pins the check compares with are the hashes the loaders report for the mirror's files."""
     from cptbench.config.suites import available_suites, load_suite
     from cptbench.data.sources import get_source, pinned_hashes
+    from cptbench.eval.kinds.registry import KINDS
 
     for suite in map(load_suite, available_suites()):
-        for data in [s.data for s in suite.stages] + [t.data for t in suite.tasks if t.data]:
-            view = get_source(data.source).texts(data, suite.sentences_per_doc)
-            assert pinned_hashes(data) == view.data_hashes, data
+        read = [(s.data, "texts") for s in suite.stages] + [(t.data, KINDS[t.kind].reads) for t in suite.tasks if t.data]
+        for data, view in read:
+            source = get_source(data.source)
+            found = source.choices(data) if view == "choices" else source.texts(data, suite.sentences_per_doc)
+            assert pinned_hashes(data) == found.data_hashes, data
 
 
 def test_known_parameter_counts():

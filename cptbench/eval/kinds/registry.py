@@ -13,8 +13,10 @@ from cptbench.eval.kinds.explanation import Explanation
 from cptbench.eval.kinds.lmeval import LmEval
 from cptbench.eval.kinds.logprob import AnswerLogprob
 
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (BitsPerByte(), Cloze(), LmEval(), Decision(), Explanation(), MultipleChoice(),
-                                                AnswerLogprob())}
+KINDS: dict[str, TaskKind] = {
+    kind.name: kind
+    for kind in (BitsPerByte(), Cloze(), LmEval(), Decision(), Explanation(), MultipleChoice(), AnswerLogprob())
+}
 
 
 def get_kind(name: str) -> TaskKind:
