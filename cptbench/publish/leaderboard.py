@@ -56,9 +56,10 @@ from cptbench.publish.submissions import (
 )
 
 BOARD_METRICS = HEADLINE_METRICS
-"""The ranked columns, by ``metrics.METRICS`` name, for ``PREFERRED_FAMILY`` (else the suite's first family)."""
-PREFERRED_FAMILY = "bpb"
-"""The family ranked when the suite has it: bits-per-byte does not depend on the tokenizer."""
+"""The ranked columns, by ``metrics.METRICS`` name, for the suite's ``board_family``."""
+PREFERRED_FAMILIES = ("bpb", "logprob")
+"""The families ranked when a stage's own task has one, in this order: bits-per-byte does not depend
+on the tokenizer, and both are continuous (they resolve differences that accuracy rounds away)."""
 DEFAULT_SORT = "final"
 README, INDEX, SCHEMA = "README.md", "index.html", "submission.schema.json"
 
@@ -123,12 +124,18 @@ def resolve_sort(sort: str | None, family: str) -> str:
     return key
 
 
+def board_family(suite: Suite) -> str:
+    """The ranked family: the first of ``PREFERRED_FAMILIES`` that a stage's own task measures (so
+    that final, plasticity and forgetting are defined), else the first aligned task's."""
+    aligned = [task.column.metric for task in suite.tasks if task.stage is not None] or [t.column.metric for t in suite.tasks]
+    return next((family for family in PREFERRED_FAMILIES if family in aligned), aligned[0])
+
+
 def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> Board:
     """Group ``entries`` by configuration (their seeds form one row) and rank the rows by ``sort``
     with ties: rank = 1 + the rows significantly better (paired bootstrap); within a rank, best
     estimate first, undefined last, then by id."""
-    families = [task.column.metric for task in suite.tasks]
-    family = PREFERRED_FAMILY if PREFERRED_FAMILY in families else families[0]
+    family = board_family(suite)
     key = resolve_sort(sort, family)
     higher = Board(suite, family, (), key).higher_is_better(key)
     groups = _seed_groups(entries)
