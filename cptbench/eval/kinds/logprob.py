@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import math
 
-from cptbench.core.matrix import Direction
 from cptbench.core.samples import Samples
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
+from cptbench.eval.kinds.base import Cell, done
 from cptbench.eval.kinds.choice import MultipleChoice
 
 
-class AnswerLogprob(TaskKind):
-    name = "answer_logprob"
-    reads = "choices"
-    metric = "logprob"
-    direction = Direction.HIGHER
-    budget_cap = "probe_items"
-    fields = ("context", "choices", "answer")
+class AnswerLogprob(MultipleChoice):
+    """The ``choice`` kind's items and caps, scored by the true answer's log-probability."""
 
-    def inputs(self, task, suite, budget) -> TaskInputs:
-        return MultipleChoice().inputs(task, suite, budget)
+    name = "answer_logprob"
+    metric = "logprob"
 
     def score(self, backend, task, items, context) -> Cell:
         requests = [LoglikelihoodRequest(i.context, i.delimiter + i.choices[i.answer]) for i in items]
