@@ -41,6 +41,10 @@ def run(
     backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
     eval_every: int = typer.Option(None, "--eval-every", min=1, help="Curves inside each stage: evaluate the suite's curve "
                                    "tasks every N optimizer steps (default: the budget's eval_every, usually none)."),
+    processes: int = typer.Option(1, "--processes", min=1, help="Train each stage with N processes (DDP through Accelerate: "
+                                  "torchrun with gloo on CPU, accelerate launch on GPUs); the same global batch and tokens as one."),
+    accelerate_config: str = typer.Option(None, "--accelerate-config", help="Accelerate config for --processes on GPUs: "
+                                          "ddp, fsdp, deepspeed_zero2 (trainers/accelerate/) or a YAML path."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -52,9 +56,11 @@ def run(
     from cptbench.config.suites import load_suite
     from cptbench.core.constants import RECORD_NAME
     from cptbench.publish.report import run_summary, seeds_markdown
+    from cptbench.run.processes import accelerate_config_path
     from cptbench.run.runner import RunConfig, run_suite
 
     with handled():
+        refuse_inside_launcher(processes)
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
         if eval_every is not None:
@@ -69,7 +75,8 @@ def run(
             config = RunConfig(suite=loaded, budget=chosen, model=model, seed=each, out_dir=target, force=force,
                                method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
                                recipe_overrides=overrides, backend=backend,
-                               backend_options=backend_options(backend_option, vllm_url))
+                               backend_options=backend_options(backend_option, vllm_url), processes=processes,
+                               accelerate_config=accelerate_config_path(accelerate_config) if accelerate_config else None)
             with RichReporter() as reporter:
                 records.append(run_suite(config, reporter))
             outs.append(target)
@@ -78,6 +85,19 @@ def run(
         if len(records) > 1:
             typer.echo("\n" + seeds_markdown(records))
             typer.echo(f"again: cptbench report {','.join(shlex.quote(str(o)) for o in outs)}")
+
+
+def refuse_inside_launcher(processes: int) -> None:
+    """``cptbench run`` owns the run directory and evaluates in one process; it starts the training
+    processes itself. Started N times by a launcher, N copies would race for the directory."""
+    import os
+
+    from cptbench.core.errors import ConfigError
+
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > 1:
+        raise ConfigError(f"WORLD_SIZE={world}: start cptbench run once, with --processes {max(world, processes)}; "
+                          "it launches the training processes itself (accelerate launch / torchrun)")
 
 
 def parse_seeds(text: str) -> list[int]:

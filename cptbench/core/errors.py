@@ -28,3 +28,9 @@ class NumericsError(CptbenchError):
 class RecordError(CptbenchError):
     """A run record is malformed or inconsistent."""
 
+
+
+class TrainingError(CptbenchError):
+    """A stage's training processes failed (names their log)."""
+
+    exit_code = 1

@@ -157,10 +157,11 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def save_atomically(model, tokenizer, target: Path) -> None:
-    """save_pretrained into a temp dir beside ``target``, then rename: never half a checkpoint."""
+def save_atomically(model, tokenizer, target: Path, state_dict: dict | None = None) -> None:
+    """save_pretrained into a temp dir beside ``target``, then rename: never half a checkpoint.
+    ``state_dict``: the weights to write when ``model`` does not hold them whole (FSDP, ZeRO-3)."""
     with atomic_path(target, directory=True) as tmp:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
 
 

@@ -64,6 +64,8 @@ class RunConfig:
     checkpoints: tuple[Path, ...] = ()  # evaluate-sequence: the base, then one per stage, trained elsewhere
     trainer: str = ""  # evaluate-sequence: what trained them, as the user declares it
     manifest: Path | None = None  # evaluate-sequence: the export manifest they were trained on
+    processes: int = 1  # > 1: each stage trained by that many processes (cptbench/run/launch.py)
+    accelerate_config: Path | None = None  # the Accelerate config those processes are launched with
 
     @property
     def external(self) -> bool:
@@ -100,6 +102,7 @@ class RunConfig:
             "eval_batch_tokens": self.eval_batch_tokens,
             "method": self.method_ref(order).model_dump(mode="json"),
             **self._curves(),
+            **({"processes": self.processes} if self.processes > 1 else {}),  # DDP reduces in another order
         }
 
     def _curves(self) -> dict[str, object]:
@@ -181,6 +184,10 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
+    if config.processes > 1:
+        from cptbench.run.processes import check_processes
+
+        check_processes(config.processes, config.accelerate_config, recipes, config.suite, config.budget)
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
@@ -357,7 +364,8 @@ class _StageLoop:
         stage = planned.stage
         checkpoint = self.run.checkpoint(stage.index, stage.name)
         job = StageJob(stage_data(self.config, planned, load_tokenizer(start)), recipe=inputs.recipes[stage.recipe],
-                       start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name))
+                       start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
+                       processes=self.config.processes, accelerate_config=self.config.accelerate_config)
         self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
 
         def progress(step: int, total: int) -> None:
@@ -442,7 +450,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         seed=config.seed,
         recipes={name: recipe.model_dump(mode="json") for name, recipe in inputs.recipes.items()},
         backend=loop.backend_settings,
-        environment=environment(determinism),
+        environment={**environment(determinism), **({"training_processes": config.processes} if config.processes > 1 else {})},
         data=inputs.data_hashes,
         stages=list(matrix.stages),
         tasks=[{"name": c.name, "metric": c.metric, "direction": c.direction.value, "stage": c.stage} for c in columns],

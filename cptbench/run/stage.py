@@ -36,6 +36,8 @@ class StageJob:
     start: Path
     checkpoint: Path
     work_dir: Path
+    processes: int = 1  # > 1: trained by that many processes (cptbench/run/launch.py)
+    accelerate_config: Path | None = None  # an Accelerate config file for the launch (GPU: DDP, FSDP, DeepSpeed)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,12 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
     common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
     built = stage_rows(job.data, data)
-    result = _train(job, built, common)
+    if job.processes > 1:
+        from cptbench.run.launch import train_in_processes
+
+        result = train_in_processes(job, built, common)
+    else:
+        result = train_rows(built.kind, built.rows, job.recipe, job.start, job.checkpoint, **common)
     corpus_tokens = built.corpus_tokens if built.corpus_tokens is not None else result.tokens
     sources = built.sources or {planned.sources[0].name: {"documents": len(built.rows), "tokens": result.tokens}}
     rewards = {name: mean for name, v in (result.rewards or {}).items() if v and math.isfinite(mean := sum(v) / len(v))}
@@ -94,18 +101,19 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     return summary, per_step
 
 
-def _train(job: StageJob, built: StageRows, common: dict):
-    if built.kind == "cpt":
+def train_rows(kind: str, rows, recipe, start: Path, checkpoint: Path, **common):
+    """``rows`` (``StageRows.rows``) trained by ``kind``'s reference trainer from ``start`` into ``checkpoint``."""
+    if kind == "cpt":
         from cptbench.train.cpt import train_cpt
 
-        return train_cpt(job.start, tuple(row["text"] for row in built.rows), job.recipe, job.checkpoint, **common)
-    if built.kind == "sft":
+        return train_cpt(start, tuple(row["text"] for row in rows), recipe, checkpoint, **common)
+    if kind == "sft":
         from cptbench.train.sft import train_sft
 
-        return train_sft(job.start, list(built.rows), job.recipe, job.checkpoint, **common)
+        return train_sft(start, list(rows), recipe, checkpoint, **common)
     from cptbench.train.grpo import train_grpo
 
-    return train_grpo(job.start, list(built.rows), job.recipe, job.checkpoint, **common)
+    return train_grpo(start, list(rows), recipe, checkpoint, **common)
 
 
 def examples_cap(kind: str, budget: Budget) -> int | None:

@@ -66,6 +66,7 @@ def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = T
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=False,
+        ddp_find_unused_parameters=False,  # several processes: every trained weight is used in each step
     )
 
 
@@ -106,8 +107,10 @@ def train_and_save(trainer, tokenizer, recipe, work_dir: Path, temporary: bool, 
     from transformers.trainer_utils import get_last_checkpoint
 
     from cptbench.models.resolve import save_atomically
+    from cptbench.train.distributed import train_exactly
 
     trainer.remove_callback(PrinterCallback)  # progress goes to our callback, not stdout
+    train_exactly(trainer)  # several processes: the rows of one, no row twice
     set_decay_steps(trainer, recipe)
     resume = get_last_checkpoint(str(work_dir)) if recipe.save_steps else None
     started = time.perf_counter()
@@ -119,8 +122,16 @@ def train_and_save(trainer, tokenizer, recipe, work_dir: Path, temporary: bool, 
         raise
     seconds = time.perf_counter() - started
     model = finalize(trainer.model) if finalize else trainer.model
-    save_atomically(model, tokenizer, out_dir)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    accelerator = trainer.accelerator
+    if accelerator.num_processes == 1:
+        save_atomically(model, tokenizer, out_dir)
+    else:  # the full weights (gathered under FSDP / ZeRO-3), written once
+        state = accelerator.get_state_dict(trainer.model_wrapped)
+        if accelerator.is_main_process:
+            save_atomically(accelerator.unwrap_model(model), tokenizer, out_dir, state_dict=state)
+        accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        shutil.rmtree(work_dir, ignore_errors=True)
     return seconds, model
 
 
