@@ -15,6 +15,7 @@ from cptbench.cli import report as report_cmd
 from cptbench.cli import run as run_cmd
 from cptbench.cli import submit as submit_cmd
 from cptbench.cli import suites as suites_cmd
+from cptbench.cli import sweep as sweep_cmd
 from cptbench.cli import train as train_cmd
 from cptbench.cli import verify as verify_cmd
 from cptbench.cli.errors import debug_option
@@ -47,3 +48,4 @@ app.command("leaderboard")(leaderboard_cmd.leaderboard)
 app.command("regress")(regress_cmd.regress)
 app.command("verify")(verify_cmd.verify)
 app.add_typer(baseline_cmd.app, name="baseline")
+app.add_typer(sweep_cmd.app, name="sweep")

@@ -123,12 +123,6 @@ def _override(item: str) -> tuple[str, str]:
 
 
 def _default_name(suite, budget, model, seed, method, order, replay, overrides) -> str:
-    parts = [suite, budget, Path(model).name]
-    if method != "naive":
-        parts.append(method)
-    if replay:
-        parts.append(f"replay{round(replay * 100)}")
-    if order != "given":
-        parts.append(order.replace(":", ""))
-    parts += [Path(path).stem for _, path in overrides]
-    return "-".join(parts) + f"-s{seed}"
+    from cptbench.run.sweep import Method, point_name
+
+    return point_name(suite, budget, model, seed, Method(method, method, replay), order, overrides)
