@@ -55,7 +55,7 @@ def train_in_processes(job: StageJob, built: StageRows, common: dict) -> TrainRe
     log.parent.mkdir(parents=True, exist_ok=True)
     command = launch_command(job.processes, paths["job"], job.accelerate_config)
     with log.open("ab") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_killed_with_us)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_killed_with_us())
         code = _follow(process, paths["progress"], common["progress"])
     saved = _read(paths["error"])
     if saved is not None:
@@ -90,9 +90,14 @@ def _read(path: Path) -> dict | None:
         return None
 
 
-def _killed_with_us() -> None:
-    """In the launcher's child, before exec: SIGKILL when this process dies (Linux)."""
-    from cptbench.run.worker import die_with_parent
+def _killed_with_us():
+    """What the launcher's child runs before exec: ask for SIGKILL when this process dies (Linux
+    ``PR_SET_PDEATHSIG``). Resolved here, in the parent: a forked child must not import."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
 
-    die_with_parent()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
