@@ -1,5 +1,6 @@
 """``cptbench report``: a run's matrix and metrics (with intervals) as markdown, a heatmap and
-per-task curves; several seeds of one configuration as one aggregate; or runs compared side by side."""
+per-task curves; several seeds of one configuration as one aggregate; or runs compared side by side.
+For scripts, one run as CSV or JSON (``--format``, ``cptbench.publish.frames``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 from cptbench.cli.errors import handled
 
 MAX_SIDES = 8
+FORMATS = ("markdown", "md", "csv", "json")  # md: as `cptbench leaderboard --format md`
 
 
 def report(
@@ -17,6 +19,10 @@ def report(
                                      "join them with commas (runs/x-s0,runs/x-s1). Two or more arguments: compare them, "
                                      "each against the first."),
     out: Path = typer.Option(None, "--out", "-o", help="Where to write report.md, heatmap.png, curves.png (default: the run directory)."),
+    output_format: str = typer.Option("markdown", "--format", "-f",
+                                      help="markdown (or md): the report (and its files). For scripts, one run only, printed and "
+                                      "nothing written: csv (the matrix with each cell's 95 % interval, one line per cell) "
+                                      "or json (the matrix, its interval bounds and every metric with its interval)."),
 ) -> None:
     """Print a run's matrix and metrics with 95 % intervals and write its plots; aggregate seeds; or
     compare runs (deltas against the first, and whether each is distinguishable from noise)."""
@@ -28,7 +34,19 @@ def report(
     with handled():
         if len(runs) > MAX_SIDES:
             raise ConfigError(f"report: at most {MAX_SIDES} runs to compare; got {len(runs)}")
+        if output_format not in FORMATS:
+            raise ConfigError(f"--format {output_format}: choose from {', '.join(FORMATS)}")
         sides = [[Path(p) for p in side.split(",") if p] for side in runs]
+        if output_format not in ("markdown", "md"):
+            if len(sides) > 1 or len(sides[0]) > 1:
+                raise ConfigError(f"--format {output_format}: one run only (markdown compares runs and aggregates seeds)")
+            if out is not None:
+                raise ConfigError(f"--out: only with --format markdown ({output_format} is printed; redirect it to a file)")
+            from cptbench.publish.frames import load_run, run_csv, run_json
+
+            frames = load_run(sides[0][0])
+            typer.echo(run_csv(frames) if output_format == "csv" else run_json(frames), nl=False)
+            return
         groups = [[load_verified_record(path) for path in side] for side in sides]
         for side, group in zip(runs, groups):
             check_seed_group(group, side)
