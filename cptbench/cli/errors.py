@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 
 import typer
+from typer._click import exceptions as click_errors  # typer's own copy of click (typer >= 0.25)
+from typer.core import TyperGroup
 
 from cptbench.core.errors import CptbenchError
 
@@ -34,3 +36,26 @@ def handled() -> Iterator[None]:
             raise
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
+
+
+class OneLineErrors(TyperGroup):
+    """The app's group: a mistake on the command line (a value out of range, an unknown option, a
+    missing argument) is one ``error:`` line and exit code 2, like every other bad input, instead
+    of click's usage box. Help, ``--help`` and a command's own exit codes are unchanged."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:  # a bare group: its help, as before
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) is not None else ""
+            print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)

@@ -18,7 +18,7 @@ from cptbench.cli import suites as suites_cmd
 from cptbench.cli import sweep as sweep_cmd
 from cptbench.cli import train as train_cmd
 from cptbench.cli import verify as verify_cmd
-from cptbench.cli.errors import debug_option
+from cptbench.cli.errors import OneLineErrors, debug_option
 
 app = typer.Typer(
     name="cptbench",
@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=OneLineErrors,  # a command-line mistake is one error line (cli/errors.py)
 )
 
 

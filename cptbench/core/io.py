@@ -9,7 +9,9 @@ problem into one line that names the file (and the field, for validation), raise
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -24,19 +26,40 @@ from cptbench.core.errors import ConfigError, CptbenchError
 # --- writing ---------------------------------------------------------------------------------
 
 
+def cannot_write(path: Path, exc: OSError) -> str:
+    """One line for a failed write: where, and why in words (a file in the way, read-only, full disk)."""
+    path = Path(path)
+    blocker = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        return f"{path}: cannot write there: {blocker} is a file, not a folder"
+    reason = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+              errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied", errno.EISDIR: "a folder is in the way",
+              errno.ENOTDIR: "a file is in the way"}.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"{path}: cannot write ({reason})"
+
+
 @contextlib.contextmanager
-def atomic_path(path: Path, *, directory: bool = False, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: Path, *, directory: bool = False, mode: int | None = None,
+                error: type[CptbenchError] = CptbenchError) -> Iterator[Path]:
     """A temp file (or folder) beside ``path`` for the block to fill; renamed onto ``path`` when the
     block ends normally, removed when it raises. ``mode`` sets the file's permissions (mkstemp
-    makes 0600; pages are meant to be world-readable)."""
+    makes 0600; pages are meant to be world-readable). Every write of cptbench goes through here:
+    an ``OSError`` (read-only folder, a file where a folder should be, full disk) is one ``error``
+    line naming ``path``, and nothing is left behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
-    else:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=path.suffix)
-        os.close(fd)
-        tmp = Path(name)
+    if path.name in ("", ".", ".."):  # '' and '.' are the current folder: never replaced whole
+        raise error(f"{str(path)!r}: name a file or folder to write, not the current or parent folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
+        else:
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=path.suffix)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as exc:
+        raise error(cannot_write(path, exc)) from None
     try:
         yield tmp
         if mode is not None:
@@ -44,6 +67,8 @@ def atomic_path(path: Path, *, directory: bool = False, mode: int | None = None)
         if directory and path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise error(cannot_write(path, exc)) from None
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -56,12 +81,30 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = 0o644) -> Non
         tmp.write_text(text, encoding="utf-8")
 
 
+def json_text(payload: object) -> str:
+    """Indented JSON, keys in insertion order, NaN and infinities refused as one line (JSON has none)."""
+    try:
+        return json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise CptbenchError(f"cannot write JSON: {exc} (a NaN or infinity in the data)") from None
+
+
 def write_json_atomic(path: Path, payload: object) -> None:
     """Indented JSON, keys in insertion order, NaN refused (JSON has none)."""
-    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n", mode=None)
+    write_text_atomic(path, json_text(payload), mode=None)
 
 
 # --- reading ---------------------------------------------------------------------------------
+#
+# One guarded reader for every JSON and YAML file cptbench reads (records, submissions, baselines,
+# run-directory files, suites, recipes, manifests): whatever a file holds, a problem is one line.
+# Bounded: nesting depth, the number of values (a YAML alias bomb expands to billions), integer
+# size (Python refuses to parse more than 4300 digits; cptbench needs none beyond 64 bits), and
+# every number finite (JSON has no NaN; a YAML .nan is never meant).
+
+MAX_DEPTH = 64
+MAX_VALUES = 1_000_000
+MAX_INTEGER = 2**63
 
 
 def read_text(path, error: type[CptbenchError] = CptbenchError) -> str:
@@ -70,35 +113,102 @@ def read_text(path, error: type[CptbenchError] = CptbenchError) -> str:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: a folder, not a file") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def check_bounded(value: object, source: object, error: type[CptbenchError] = CptbenchError) -> object:
+    """``value`` (parsed JSON or YAML) within the reader's bounds; else one ``error`` line naming
+    ``source`` and the place. Iterative, and stops at the first problem, so its cost is bounded too."""
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    seen = 0
+    while stack:
+        item, where, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise error(f"{source}: more than {MAX_VALUES:,} values (YAML aliases expanding without end?)")
+        if depth > MAX_DEPTH:
+            raise error(f"{source}: {where or 'top level'}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        if isinstance(item, int):
+            if abs(item) >= MAX_INTEGER:
+                raise error(f"{source}: {where or 'value'}: integer of {len(str(abs(item)))} digits is too large")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise error(f"{source}: {where or 'value'}: {item} is not finite")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise error(f"{source}: {where or 'top level'}: a key of type {type(key).__name__}")
+                stack.append((child, f"{where}.{key}" if where else str(key), depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(item))
+        else:  # YAML dates and the like: strings to every schema of cptbench
+            continue
+    return value
+
+
+def parse_json(text: str, source: object, error: type[CptbenchError] = CptbenchError) -> object:
+    """JSON text as Python values, bounded (``check_bounded``); any problem is one ``error`` line."""
+    try:
+        raw = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise error(f"{source}: malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    except _Constant as exc:
+        raise error(f"{source}: {exc.args[0]}: not finite (JSON has no NaN or Infinity)") from None
+    except RecursionError:
+        raise error(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise error(f"{source}: malformed JSON ({' '.join(str(exc).split())[:120]})") from None
+    return check_bounded(raw, source, error)
+
+
+class _Constant(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> None:
+    raise _Constant(name)
+
+
+def read_json(path: Path, error: type[CptbenchError] = CptbenchError) -> object:
+    """Any JSON value from ``path``, bounded; any problem is one ``error`` line naming the file."""
+    return parse_json(read_text(path, error), path, error)
+
+
 def read_json_object(path: Path, error: type[CptbenchError] = CptbenchError) -> dict:
     """A JSON object from ``path``; any problem is one ``error`` line naming the file."""
-    text = read_text(path, error)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    raw = read_json(path, error)
     if not isinstance(raw, dict):
         raise error(f"{path}: expected a JSON object at the top level, got {type(raw).__name__}")
     return raw
 
 
-def read_yaml_mapping(path: Path, error: type[CptbenchError] = ConfigError) -> dict:
-    """A YAML file whose top level is a mapping; anything else is one ``error`` line naming the file."""
+def parse_yaml(text: str, source: object, error: type[CptbenchError] = ConfigError) -> object:
+    """YAML text as Python values (safe loader), bounded; any problem is one ``error`` line."""
     import yaml
 
-    text = read_text(path, error)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise error(f"{path}: malformed YAML{where}") from None
+        raise error(f"{source}: malformed YAML{where}") from None
+    except RecursionError:
+        raise error(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, OverflowError) as exc:  # an integer of more digits than Python converts
+        raise error(f"{source}: malformed YAML ({' '.join(str(exc).split())[:120]})") from None
+    return check_bounded(raw, source, error)
+
+
+def read_yaml_mapping(path: Path, error: type[CptbenchError] = ConfigError) -> dict:
+    """A YAML file whose top level is a mapping; anything else is one ``error`` line naming the file."""
+    raw = parse_yaml(read_text(path, error), path, error)
     if not isinstance(raw, dict):
         raise error(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     return raw

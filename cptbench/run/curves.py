@@ -78,10 +78,10 @@ class CurveWriter:
 
 def open_curve(run: RunDir, suite: Suite, stage: Stage, eval_sets, budget: Budget, batch_tokens: int) -> CurveWriter:
     """A stage's curve writer, holding the points an earlier attempt measured."""
-    saved = run.read_json(run.curve_file(stage.index, stage.name)) or {}
-    points = {int(s): dict(v) for s, v in saved.get("points", {}).items()}
+    saved = run.read_curve(stage.index, stage.name)
+    points = {int(s): dict(v) for s, v in saved.points.items()} if saved else {}
     return CurveWriter(run, stage, curve_tasks(suite, stage.index), eval_sets, budget, batch_tokens, points,
-                       float(saved.get("seconds", 0.0)))
+                       saved.seconds if saved else 0.0)
 
 
 def record_curves(run: RunDir, suite: Suite, rows: list[list[float]], training: list[StageTraining]) -> list[StageCurve]:
@@ -91,12 +91,12 @@ def record_curves(run: RunDir, suite: Suite, rows: list[list[float]], training: 
     for stage, summary in zip(suite.stages, training):
         tasks = [t.name for t in curve_tasks(suite, stage.index)]
         steps = summary.steps or 0
-        saved = run.read_json(run.curve_file(stage.index, stage.name)) or {}
-        points = {int(s): v for s, v in saved.get("points", {}).items() if 0 < int(s) < steps}
+        saved = run.read_curve(stage.index, stage.name)
+        points = {int(s): v for s, v in (saved.points if saved else {}).items() if 0 < int(s) < steps}
         for step, row in ((0, rows[stage.index - 1]), (steps, rows[stage.index])):
             points[step] = {name: row[names.index(name)] for name in tasks}
         ordered = sorted(points)
         curves.append(StageCurve(stage=stage.name, tasks=tasks, steps=ordered,
                                  values=[[points[s][t] for t in tasks] for s in ordered],
-                                 seconds=float(saved.get("seconds", 0.0))))
+                                 seconds=saved.seconds if saved else 0.0))
     return curves

@@ -17,6 +17,7 @@ from cptbench.run.plan import PlannedStage, check_method
 from cptbench.run.provenance import check_seed
 from cptbench.run.runner import RunConfig, load_tokenizer, stage_data, training_inputs
 from cptbench.run.stage import StageRows, stage_rows
+from cptbench.run.store import check_out
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -29,6 +30,7 @@ def export_stages(config: RunConfig, reporter: Reporter | None = None) -> dict:
     check_seed(config.seed)
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     out = config.out_dir
+    check_out(out)  # '' is the current folder
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out}: exists and is not an empty folder")
     data, plan = training_inputs(config, reporter)

@@ -42,12 +42,17 @@ def _owner(path: Path) -> int | None:
 @contextlib.contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold ``path`` while the block runs; refuse at once if another process (or holder) has it."""
+    if Path(path).is_dir() or Path(path).is_symlink():
+        raise CptbenchError(f"{path}: a {'folder' if Path(path).is_dir() else 'link'} where the run's lock file belongs; "
+                            f"remove it (no cptbench makes one)")
     lock = FileLock(path, blocking=False, fallback_to_soft=False, preserve_lock_file=True, on_acquired=_write_pid)
     try:
         lock.acquire()
-    except Timeout:
+    except Timeout:  # a TimeoutError, so an OSError too: first
         owner = _owner(path)
         raise RunLockedError(f"{path}: run directory is in use" + (f" by process {owner}" if owner else "")) from None
+    except OSError as exc:
+        raise CptbenchError(f"{path}: cannot lock ({exc.strerror or exc})") from None
     try:
         yield
     finally:

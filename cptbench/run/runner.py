@@ -26,7 +26,7 @@ from cptbench.core.io import write_json_atomic
 from cptbench.core.matrix import ResultMatrix
 from cptbench.core.progress import Reporter, SilentReporter
 from cptbench.core.records import MethodRef, RunRecord, StageTraining, load_record, record_samples
-from cptbench.core.samples import Samples, read_samples
+from cptbench.core.samples import Samples
 from cptbench.core.spec import Budget, Stage, Suite
 from cptbench.data.corpus import Examples, Texts
 from cptbench.data.sources import load_examples, load_texts
@@ -180,7 +180,7 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_seed(config.seed)
-    out_folder = writable_folder(config.out_dir)  # before the model is resolved: that may be a download
+    out_folder = writable_folder(config.out_dir, force=config.force)  # before the model is resolved: that may be a download
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
@@ -254,18 +254,7 @@ def _claim_run_dir(run: RunDir, config: RunConfig, inputs: _Inputs) -> None:
     """Write config.json, or check it: the same configuration resumes, another one is refused.
     ``force`` empties the directory and starts over."""
     fingerprint = config.fingerprint(inputs.recipes, tuple(inputs.plan.method.order))
-    existing = run.read_json(run.config)
-    if existing is not None and existing.get("hash") != config_hash(fingerprint) and not config.force:
-        differs = sorted(k for k in fingerprint if existing.get("fingerprint", {}).get(k) != fingerprint[k])
-        raise ConfigError(
-            f"{run.config}: the run directory holds a different configuration (differs in: "
-            f"{', '.join(differs) or 'format'}); use another --out, or --force to start over"
-        )
-    if config.force:
-        for child in run.root.iterdir():
-            if child != run.lock:
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-    write_json_atomic(run.config, {"hash": config_hash(fingerprint), "fingerprint": fingerprint})
+    run.claim(config_hash(fingerprint), fingerprint, config.force)
 
 
 class _StageLoop:
@@ -290,14 +279,14 @@ class _StageLoop:
         """Every task on one checkpoint; finished cells are read back, new ones written one by one."""
         cells: dict[str, Cell] = {}
         for task in self.suite.tasks:
-            saved = self.run.read_json(self.run.eval_file(row, label, task.name))
+            saved = self.run.read_eval(row, label, task.name)
             if saved is not None:
-                cells[task.name] = Cell(saved["value"], saved["details"], read_samples(saved.get("samples")))
+                cells[task.name] = Cell(saved.value, saved.details, saved.samples and saved.samples.samples())
         missing = [t for t in self.suite.tasks if t.name not in cells]
         if not self.backend_settings:  # a resumed run: the settings of the first evaluation
-            saved_backend = self.run.read_json(self.run.backend)
+            saved_backend = self.run.read_backend()
             if saved_backend is not None:
-                self.backend_settings, self.parameters = saved_backend["settings"], saved_backend["parameters"]
+                self.backend_settings, self.parameters = saved_backend.settings, saved_backend.parameters
         if missing and model_path is None:
             raise RecordError(
                 f"{self.run.eval_file(row, label, missing[0].name)}: missing, and the checkpoint after "
@@ -352,10 +341,10 @@ class _StageLoop:
         return 0
 
     def saved_training(self, stage: Stage) -> StageTraining:
-        saved = self.run.read_json(self.run.train_file(stage.index, stage.name))
+        saved = self.run.read_training(stage.index, stage.name, PER_STEP_LOGS)
         if saved is None:
-            raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing or unreadable; rerun with --force")
-        return StageTraining.model_validate({k: v for k, v in saved.items() if k not in PER_STEP_LOGS})
+            raise RecordError(f"{self.run.train_file(stage.index, stage.name)}: missing; rerun with --force")
+        return saved
 
     def train(self, planned: PlannedStage, start: Path, inputs: _Inputs) -> tuple[Path, StageTraining]:
         """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""

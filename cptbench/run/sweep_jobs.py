@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from submitit.core.utils import JobPaths
 
 from cptbench.core.constants import RECORD_NAME
-from cptbench.core.errors import ConfigError
+from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.run.store import RunDir
 from cptbench.run.sweep import Point, PointEntry, SweepError
 
@@ -202,10 +202,13 @@ def _progress(run: RunDir, state: State) -> str:
     """Stages trained so far, out of the run's (joint trains one); the run's config.json knows them."""
     if state is State.FINISHED:
         return "done"
-    config = run.read_json(run.config)
+    try:
+        config = run.read_config()
+    except CptbenchError:
+        return f"{run.config.name} unreadable"
     if config is None:
         return ""
-    fingerprint = config.get("fingerprint", {})
+    fingerprint = config.fingerprint
     total = 1 if fingerprint.get("method", {}).get("name") == "joint" else len(fingerprint.get("stages", []))
     trained = len(list((run.root / "train").glob("*.json")))
     return f"{trained}/{total} stages"

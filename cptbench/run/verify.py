@@ -24,6 +24,7 @@ from cptbench.core.io import write_json_atomic
 from cptbench.core.progress import Reporter
 from cptbench.core.records import RunRecord, load_verified_record
 from cptbench.core.spec import Suite
+from cptbench.models.checkpoints import check_checkpoint
 from cptbench.run.runner import RunConfig, run_suite
 from cptbench.run.store import RunDir
 
@@ -67,8 +68,11 @@ def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPl
         raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
                           f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
     run = RunDir(run_dir)
-    fingerprint = (run.read_json(run.config) or {}).get("fingerprint", {})
-    options = tuple(sorted((str(k), str(v)) for k, v in fingerprint.get("backend_options", {}).items()))
+    config = run.read_config()
+    options = (config.fingerprint if config else {}).get("backend_options", {})
+    if not isinstance(options, dict):
+        raise RecordError(f"{run.config}: fingerprint.backend_options: expected a mapping")
+    options = tuple(sorted((str(k), str(v)) for k, v in options.items()))
     return VerificationPlan(run_dir, record, loaded, rows, options)
 
 
@@ -114,5 +118,6 @@ def _rows_to_verify(run_dir: Path, record: RunRecord) -> list[tuple[int, str, st
         checkpoint = Path(record.trainer.checkpoints[-1]) if record.trainer else RunDir(run_dir).checkpoint(last, record.stages[-1])
         if not checkpoint.is_dir():
             raise RecordError(f"{checkpoint}: the final checkpoint is gone, so the final row cannot be re-evaluated")
+        check_checkpoint(checkpoint)  # cut short: one line before any evaluation
         rows.append((last, record.stages[-1], str(checkpoint)))
     return rows
