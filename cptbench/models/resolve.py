@@ -158,6 +158,19 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+CUDA_DTYPE_ENV = "CPTBENCH_CUDA_DTYPE"
+CUDA_DTYPES = ("bfloat16", "float32")
+
+
+def cuda_dtype() -> str:
+    """What models load as and train in on CUDA: ``bfloat16`` unless ``CPTBENCH_CUDA_DTYPE=float32``
+    (the GPU check compares an fp32 CUDA run with the CPU's). The CPU is always fp32."""
+    value = os.environ.get(CUDA_DTYPE_ENV) or CUDA_DTYPES[0]
+    if value not in CUDA_DTYPES:
+        raise ModelError(f"{CUDA_DTYPE_ENV}={value}: expected one of {', '.join(CUDA_DTYPES)}")
+    return value
+
+
 def save_atomically(model, tokenizer, target: Path, state_dict: dict | None = None) -> None:
     """save_pretrained into a temp dir beside ``target``, then rename: never half a checkpoint.
     ``state_dict``: the weights to write when ``model`` does not hold them whole (FSDP, ZeRO-3)."""
@@ -232,11 +245,11 @@ def build_byte_tokenizer():
 
 
 def load_model(path: Path, device: str = "cpu"):
-    """Load (model, tokenizer) from a resolved directory: fp32 on CPU, bf16 on CUDA."""
+    """Load (model, tokenizer) from a resolved directory: fp32 on CPU, bf16 on CUDA (``cuda_dtype``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    dtype = getattr(torch, cuda_dtype()) if device.startswith("cuda") else torch.float32
     check_checkpoint(path)  # weights cut short: one line, not the loader's traceback
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)

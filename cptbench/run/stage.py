@@ -79,7 +79,7 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
     common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
     built = stage_rows(job.data, data)
-    if job.processes > 1:
+    if job.processes > 1 or job.accelerate_config is not None:  # an Accelerate config launches even one process
         from cptbench.run.launch import train_in_processes
 
         result = train_in_processes(job, built, common)

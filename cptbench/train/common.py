@@ -30,11 +30,21 @@ class TrainResult:
 
 
 def device_arguments() -> dict[str, bool]:
-    """TRL defaults to bf16 and refuses to start without a GPU: fp32 on CPU, bf16 on CUDA."""
-    from cptbench.models.resolve import default_device
+    """TRL defaults to bf16 and refuses to start without a GPU: fp32 on CPU, bf16 on CUDA (fp32 with
+    ``CPTBENCH_CUDA_DTYPE=float32``)."""
+    from cptbench.models.resolve import cuda_dtype, default_device
 
     on_gpu = default_device() == "cuda"
-    return {"use_cpu": not on_gpu, "bf16": on_gpu}
+    return {"use_cpu": not on_gpu, "bf16": on_gpu and cuda_dtype() == "bfloat16"}
+
+
+def no_activation_checkpointing() -> dict[str, bool]:
+    """TRL's configs turn activation checkpointing on; off, under the name the installed transformers
+    knows: ``activation_checkpointing`` (5.2x), ``gradient_checkpointing`` before (5.17 has no other)."""
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": False}
 
 
 def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = True) -> dict[str, object]:
@@ -58,7 +68,7 @@ def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = T
         seed=seed,
         data_seed=seed,
         **device_arguments(),
-        activation_checkpointing=False,
+        **no_activation_checkpointing(),
         logging_steps=1,
         logging_nan_inf_filter=False,  # a NaN loss must surface, not be averaged away
         save_strategy="steps" if recipe.save_steps else "no",
