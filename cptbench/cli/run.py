@@ -94,7 +94,10 @@ def refuse_inside_launcher(processes: int) -> None:
 
     from cptbench.core.errors import ConfigError
 
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    text = os.environ.get("WORLD_SIZE", "").strip() or "1"
+    if not text.isdigit() or len(text) > 6:  # torch and accelerate would fail on it later, mid-run
+        raise ConfigError(f"WORLD_SIZE={text[:20]!r}: not a process count; unset it (cptbench run starts its own processes)")
+    world = int(text)
     if world > 1:
         raise ConfigError(f"WORLD_SIZE={world}: start cptbench run once, with --processes {max(world, processes)}; "
                           "it launches the training processes itself (accelerate launch / torchrun)")

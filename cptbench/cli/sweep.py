@@ -70,6 +70,7 @@ def sweep(
             for point in grid.points(where.root):
                 typer.echo(shlex.join(point.argv))
             return
+        options.check_tools()  # sbatch missing: before sweep.json is written
         state = where.claim(grid, options.as_json())
         echo = lambda line: typer.echo(line, err=True)
         echo(f"sweep {where.root}: {len(state.points)} point{'s' * (len(state.points) > 1)}, executor {executor}"

@@ -10,9 +10,11 @@ from pydantic import AfterValidator, Field, PositiveInt, ValidationInfo, field_v
 from cptbench.core.io import Strict
 from cptbench.core.matrix import GENERAL as GENERAL_STAGE
 from cptbench.data.facts_world import DOMAINS as FACTS_DOMAINS
+from cptbench.data.hf import check_template
 from cptbench.data.sources import SOURCES
 from cptbench.eval.kinds.registry import KINDS
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # budget names: part of a run folder's name, never a path
 SPLITS = ("train", "dev", "test")  # the split names of the built-in sources; ``hf`` takes any its data has
 
 
@@ -25,6 +27,7 @@ def _hash_neutral(default):
     return Field(default, json_schema_extra={"hash_neutral": True})
 
 
+TEMPLATE_FIELDS = ("text", "prompt", "completion", "reference", "label", "context")
 HF_FIELDS = ("dataset_path", "dataset_name", "dataset_kwargs", "revision", "streaming", "text", "prompt",
              "completion", "reference", "label", "context", "choices", "answer", "target_delimiter")
 
@@ -48,6 +51,39 @@ class _SourceFields(Strict):
     choices: list[str] | str | None = _hash_neutral(None)  # choice tasks: templates, or the field holding the list
     answer: str | None = _hash_neutral(None)  # choice tasks: the field holding the answer (index or text)
     target_delimiter: str = _hash_neutral(" ")  # choice tasks: between context and choice (lm-eval's)
+
+    @field_validator(*TEMPLATE_FIELDS)
+    @classmethod
+    def _fillable(cls, template: str | None) -> str | None:
+        if template is not None and "{" in template:
+            check_template(template)
+        return template
+
+    @field_validator("choices")
+    @classmethod
+    def _fillable_choices(cls, choices: list[str] | str | None) -> list[str] | str | None:
+        for template in choices if isinstance(choices, list) else ():
+            if "{" in template:
+                check_template(template)
+        return choices
+
+    @field_validator("dataset_kwargs")
+    @classmethod
+    def _data_files(cls, kwargs: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``data_files`` as ``datasets`` takes it: a path, a list of paths, or split -> path(s)."""
+        files = (kwargs or {}).get("data_files")
+        if files is None:
+            return kwargs
+
+        def paths(value: object) -> bool:
+            return isinstance(value, str) and bool(value) or (
+                isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value))
+
+        if not (paths(files) or isinstance(files, dict) and files and all(
+                isinstance(k, str) and paths(v) for k, v in files.items())):
+            raise ValueError(f"data_files: expected a path, a list of paths, or a mapping of split names to them "
+                             f"(got {type(files).__name__})")
+        return kwargs
 
     @field_validator("source", check_fields=False)
     @classmethod
@@ -85,22 +121,57 @@ def _builtin_split(split: str, info: ValidationInfo) -> str:
     return split
 
 
+def _one_spelling(data: object, singular: bool) -> object:
+    """``split: NAME`` and ``splits: [NAME, ...]`` are both accepted on stages and tasks (the docs
+    and lm-eval use either); each model keeps one spelling, so the suite's hash does not depend
+    on which was written. A stage trains on every split it names; a task evaluates one."""
+    if not isinstance(data, dict) or not ("split" in data or "splits" in data):
+        if isinstance(data, dict):
+            raise ValueError("split: required (a split name; or splits: a list of them)")
+        return data
+    if "split" in data and "splits" in data:
+        raise ValueError("split, splits: give one of them, not both")
+    data = dict(data)
+    value = data.pop("split" if "split" in data else "splits")
+    names = value if isinstance(value, list) else [value]
+    if singular:
+        if len(names) != 1:
+            raise ValueError(f"splits: a task evaluates one split (got {len(names)}); name it with split")
+        data["split"] = names[0]
+    else:
+        data["splits"] = names
+    return data
+
+
 class TrainData(_SourceFields):
     """``crossner``: a domain's splits; ``pubmedqa``: PQA-L, split ``train`` = the 500 questions
-    outside the official test set, ``test`` = the official 500; ``hf``: any split its data has."""
+    outside the official test set, ``test`` = the official 500; ``hf``: any split its data has.
+    ``split: train`` is the same as ``splits: [train]``."""
 
     source: str
     domain: str = ""
     splits: list[Annotated[str, AfterValidator(_builtin_split)]] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_or_splits(cls, data: object) -> object:
+        return _one_spelling(data, singular=False)
 
     def split_names(self) -> list[str]:
         return self.splits
 
 
 class EvalData(_SourceFields):
+    """What a task evaluates: one split (``splits: [test]`` is the same as ``split: test``)."""
+
     source: str
     domain: str = ""
     split: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_or_splits(cls, data: object) -> object:
+        return _one_spelling(data, singular=True)
 
     @field_validator("split")
     @classmethod
@@ -215,7 +286,7 @@ class SuiteModel(Strict):
     probe_seed: int = 0  # which cloze items and distractors; fixed per suite, not per run
     stages: list[StageModel] = Field(min_length=1)
     tasks: list[TaskModel] = Field(min_length=1)
-    budgets: dict[str, BudgetModel] = Field(min_length=1)
+    budgets: dict[Annotated[str, Field(pattern=NAME_PATTERN)], BudgetModel] = Field(min_length=1)  # names go into run folders
     default_budget: str
     generator: GeneratorModel | None = _hash_neutral(None)  # the world of ``source: facts``
     curve_tasks: list[str] | None = _hash_neutral(None)  # evaluated inside stages (eval_every); null = every task

@@ -144,7 +144,7 @@ def load_recipe(name_or_path: str, kind: str | None = None) -> Recipe:
     path = recipe_path(name_or_path)
     raw = read_yaml_mapping(path)
     found = raw.get("kind", "cpt")
-    if found not in RECIPE_KINDS:
+    if not isinstance(found, str) or found not in RECIPE_KINDS:
         raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(RECIPE_KINDS)}")
     if kind is not None and found != kind:
         raise ConfigError(f"{path}: kind: recipe is for {found!r} stages, the stage is {kind!r}")

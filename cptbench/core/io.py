@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,7 +141,8 @@ def check_bounded(value: object, source: object, error: type[CptbenchError] = Cp
                 raise error(f"{source}: {where or 'value'}: integer of {len(str(abs(item)))} digits is too large")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                raise error(f"{source}: {where or 'value'}: {item} is not finite")
+                shown = "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+                raise error(f"{source}: {where or 'value'}: {shown} is not finite (JSON has no NaN or Infinity)")
         elif isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str | int | float | bool) and key is not None:
@@ -156,24 +158,21 @@ def check_bounded(value: object, source: object, error: type[CptbenchError] = Cp
 def parse_json(text: str, source: object, error: type[CptbenchError] = CptbenchError) -> object:
     """JSON text as Python values, bounded (``check_bounded``); any problem is one ``error`` line."""
     try:
-        raw = json.loads(text, parse_constant=_no_constant)
+        raw = json.loads(text)  # NaN and Infinity tokens parse; the walk names where they are
     except json.JSONDecodeError as exc:
         raise error(f"{source}: malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-    except _Constant as exc:
-        raise error(f"{source}: {exc.args[0]}: not finite (JSON has no NaN or Infinity)") from None
     except RecursionError:
         raise error(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:  # an integer of more digits than Python converts
-        raise error(f"{source}: malformed JSON ({' '.join(str(exc).split())[:120]})") from None
+        raise error(f"{source}: malformed JSON ({_why(exc)})") from None
     return check_bounded(raw, source, error)
 
 
-class _Constant(ValueError):
-    pass
-
-
-def _no_constant(name: str) -> None:
-    raise _Constant(name)
+def _why(exc: ValueError) -> str:
+    text = " ".join(str(exc).split())
+    if "digits" in text and "integer" in text:
+        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    return text[:120]
 
 
 def read_json(path: Path, error: type[CptbenchError] = CptbenchError) -> object:
@@ -202,7 +201,7 @@ def parse_yaml(text: str, source: object, error: type[CptbenchError] = ConfigErr
     except RecursionError:
         raise error(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
     except (ValueError, OverflowError) as exc:  # an integer of more digits than Python converts
-        raise error(f"{source}: malformed YAML ({' '.join(str(exc).split())[:120]})") from None
+        raise error(f"{source}: malformed YAML ({_why(exc)})") from None
     return check_bounded(raw, source, error)
 
 

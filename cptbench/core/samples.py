@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import model_validator
+
 from cptbench.core.io import Strict
 
 
@@ -46,8 +48,27 @@ class Samples:
 class SamplesModel(Strict):
     """``Samples`` in a record or an evaluation file."""
 
+    # At least one item, finite values, and weights (when given) one per value, finite,
+    # non-negative and not all zero (they divide the sum): checked in a validator, so the published
+    # submission schema (built from the fields and this docstring) stays what it was.
+
     values: list[float]
     weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _determines_a_cell(self) -> SamplesModel:
+        if not self.values:
+            raise ValueError("values: no items (a cell's samples need at least one)")
+        if not all(math.isfinite(v) for v in self.values):
+            raise ValueError("values: not all finite")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"weights: {len(self.weights)} for {len(self.values)} values")
+            if not all(math.isfinite(w) and w >= 0 for w in self.weights):
+                raise ValueError("weights: not all finite and non-negative")
+            if not math.fsum(self.weights) > 0:
+                raise ValueError("weights: all zero (a cell is the sum of values over the sum of weights)")
+        return self
 
     def samples(self) -> Samples:
         return Samples.of(self.values, self.weights)

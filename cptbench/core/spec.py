@@ -113,7 +113,7 @@ class Suite:
     curve_tasks: tuple[str, ...] | None = None  # evaluated inside stages when the budget has eval_every (None: all)
 
     def budget(self, name: str | None) -> Budget:
-        name = name or self.default_budget
+        name = self.default_budget if name is None else name  # '' is a mistake, not the default
         if name not in self.budgets:
-            raise ConfigError(f"--budget {name}: suite {self.name!r} has budgets {sorted(self.budgets)}")
+            raise ConfigError(f"--budget {name or repr(name)}: suite {self.name!r} has budgets {sorted(self.budgets)}")
         return self.budgets[name]

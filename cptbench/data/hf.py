@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import string
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -144,9 +145,19 @@ def _records(hf: HfData, split: str) -> Iterator[tuple[int, dict]]:
     return iter(enumerate(rows))
 
 
+def _read_rows(rows: Iterable[dict], hf: HfData, split: str) -> Iterator[dict]:
+    """The records as ``datasets`` decodes them (lazily, from Arrow): a file that is not UTF-8
+    (``datasets`` reads every text file as UTF-8) is one line naming the data."""
+    try:
+        yield from rows
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{hf.origin}: split {split!r}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} "
+                        f"at {exc.start}); convert the file to UTF-8") from None
+
+
 def _checked_stream(stream: Iterable[dict], hf: HfData, split: str) -> Iterator[tuple[int, dict]]:
     empty = True
-    for i, record in enumerate(stream):
+    for i, record in enumerate(_read_rows(stream, hf, split)):
         empty = False
         yield i, record
     if empty:
@@ -158,7 +169,7 @@ def _loaded(hf: HfData, split: str, _stamp: tuple) -> tuple[tuple[dict, ...], st
     """The split's records and the fingerprint ``datasets`` gives it, read once per process per
     file version (``_stamp``)."""
     dataset = _load(hf, split)
-    rows = tuple(dataset)
+    rows = tuple(_read_rows(dataset, hf, split))
     if not rows:
         raise DataError(f"{hf.origin}: split {split!r} holds no records")
     return rows, getattr(dataset, "_fingerprint", "")
@@ -185,6 +196,26 @@ def _budgeted(records: Iterator[tuple[int, dict]], max_items: int | None, max_by
 
 # --- templates ----------------------------------------------------------------------------
 
+MAX_FORMAT_WIDTH = 1000  # "{text:>999999999}" would allocate gigabytes per record
+
+
+def check_template(template: str) -> None:
+    """A template the reader can fill: plain field names (no attributes, indexes or nested fields),
+    format specs of bounded width. Raises ``ValueError`` (the suite schema names the field)."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a format string ({exc})") from None
+    for _, name, spec, _ in parts:
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"{{{name}}} must name a field (no attributes, indexes or positions)")
+        if spec and "{" in spec:
+            raise ValueError(f"{{{name}:{spec}}}: a nested field in a format spec")
+        if spec and any(int(digits) > MAX_FORMAT_WIDTH for digits in re.findall(r"\d+", spec)):
+            raise ValueError(f"{{{name}:{spec}}}: a width or precision above {MAX_FORMAT_WIDTH}")
+
 
 def render(hf: HfData, field: str, record: dict, index: int, split: str) -> str:
     """The suite's template for ``field`` filled from ``record``: a field name, or a format string."""
@@ -200,10 +231,8 @@ def _fill(template: str, record: dict, origin: str, which: str) -> str:
     if "{" not in template:
         return _text_value(record, template, where)
     try:
+        check_template(template)
         names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-        for name in names:
-            if not name.isidentifier():
-                raise DataError(f"{origin}: {{{name}}} must name a field (no attributes or indexes)")
         return template.format_map({name: _scalar(record, name, where) for name in names})
     except (ValueError, KeyError, IndexError) as exc:
         raise DataError(f"{origin}: template {template!r} is not a format string ({exc})") from exc

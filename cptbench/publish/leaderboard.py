@@ -189,6 +189,7 @@ def regenerate(root: Path, suite_name: str, sort: str | None = None, *, write: b
     Returns the board and the pages that were stale (rewritten unless ``write`` is false).
     """
     suite = board_suite(suite_name)
+    resolve_sort(sort, board_family(suite))  # a bad --sort before the lock: nothing written
     directory = Path(root) / board_folder(suite)
     with waiting_lock(directory / ".lock") if write else contextlib.nullcontext():
         board = _board(Path(root), suite, sort)

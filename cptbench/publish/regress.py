@@ -250,6 +250,8 @@ def compare(
     unused = sorted(k for k in overrides if k != ALL_CELLS and not _used(k, checks))
     if unused:
         raise BaselineError(f"--tol {unused[0]}: not a compared metric or cell (e.g. forgetting_max[bpb], forgetting_max)")
+    if not checks:  # a gate that checks nothing passes everything
+        raise BaselineError(f"{baseline_name}: nothing to compare (the baseline holds no metrics; add --cells to compare the matrix)")
     return RegressReport(run, baseline_name, tuple(checks), tuple(_notes(record, baseline) + auto_notes))
 
 

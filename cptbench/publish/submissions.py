@@ -27,7 +27,7 @@ from pydantic import Field, FiniteFloat, NonNegativeFloat, field_validator, mode
 
 from cptbench.config.suites import Suite, available_suites, load_suite
 from cptbench.core.errors import ConfigError, CptbenchError
-from cptbench.core.io import Strict, read_json_object, validate
+from cptbench.core.io import Strict, cannot_write, read_json_object, validate
 from cptbench.core.records import (
     ColumnModel,
     MethodRef,
@@ -574,11 +574,15 @@ def waiting_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
     A ``flock`` (via filelock) rather than ``lock.run_lock``: the kernel releases it when its holder
     dies, and a second process can never take it between another's create and pid write.
     """
+    if Path(path).is_dir():
+        raise SubmissionError(f"{path}: a folder where the leaderboard's lock file belongs; remove it")
     lock = FileLock(path, timeout=timeout)
     try:
         lock.acquire()
-    except Timeout:
+    except Timeout:  # a TimeoutError, so an OSError too: first
         raise LeaderboardBusyError(f"{path}: still locked by another submission after {timeout:g} s") from None
+    except OSError as exc:
+        raise SubmissionError(cannot_write(Path(path), exc)) from None
     try:
         yield
     finally:

@@ -38,6 +38,7 @@ from cptbench.models.resolve import ResolvedModel, resolve_model
 from cptbench.run.attempts import Attempts
 from cptbench.run.lock import run_lock
 from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
+from cptbench.run.prechecks import check_model_fit, check_stages
 from cptbench.run.provenance import check_seed, environment, make_deterministic
 from cptbench.run.store import RunDir, writable_folder
 from cptbench.train.recipes import Recipe
@@ -195,18 +196,21 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
         eval_sets[task.name] = inputs.items
         hashes.update(inputs.data_hashes)
     stage_data, plan = training_inputs(config, reporter)
+    check_stages(config.suite, stage_data)  # a stage that would train no token
     for data in stage_data.values():
         hashes.update(data.data_hashes)
     if config.external:
         from cptbench.run.external import check_checkpoints, read_manifest
 
         resolved = check_checkpoints(config.checkpoints, plan)
+        check_model_fit(resolved[0].path, {}, config.backend, dict(config.backend_options))
         manifest = read_manifest(config.manifest, config.suite.content_hash, config.budget.name, config.seed, plan) \
             if config.manifest else None
         _check_disk(config.out_dir, out_folder, resolved[0].path)
         return _Inputs(recipes, resolved[0], eval_sets, stage_data, dict(sorted(hashes.items())), plan,
                        tuple(m.path for m in resolved), manifest)
     model = resolve_model(config.model)
+    check_model_fit(model.path, recipes, config.backend, dict(config.backend_options))
     reporter.log(f"model {config.model} -> {model.path}")
     _check_disk(config.out_dir, out_folder, model.path)
     return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cptbench.core.spec import Budget, Stage, Suite
 from cptbench.data.corpus import Examples, Texts
 from cptbench.eval.kinds.registry import get_kind
+from cptbench.run.prechecks import check_stage_data
 from cptbench.run.runner import load_stage_data
 from cptbench.run.stage import examples_cap
 
@@ -26,7 +27,11 @@ class CheckedPart:
 def check_suite(suite: Suite, budget: Budget) -> list[CheckedPart]:
     """Read every stage's and task's data as a run with ``budget`` would; raises the first problem
     (``DataError`` / ``ConfigError``, one line naming the file and field)."""
-    parts = [_stage(stage, load_stage_data(stage, suite, budget), budget) for stage in suite.stages]
+    parts = []
+    for stage in suite.stages:
+        data = load_stage_data(stage, suite, budget)
+        check_stage_data(stage, data)
+        parts.append(_stage(stage, data, budget))
     for task in suite.tasks:
         kind = get_kind(task.kind)
         inputs = kind.inputs(task, suite, budget)

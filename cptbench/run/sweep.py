@@ -263,8 +263,7 @@ class SweepDir:
         return state
 
     def save(self, state: SweepFile) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.state, state.model_dump(mode="json"))
+        write_json_atomic(self.state, state.model_dump(mode="json"))  # makes the folder; an OSError is one line
 
     def with_job(self, state: SweepFile, name: str, executor: str, job_id: str) -> SweepFile:
         """The state with point ``name``'s last job replaced (saved at once: an interrupted sweep knows it)."""

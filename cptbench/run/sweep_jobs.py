@@ -26,7 +26,7 @@ from submitit.core.utils import JobPaths
 from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.run.store import RunDir
-from cptbench.run.sweep import Point, PointEntry, SweepError
+from cptbench.run.sweep import Point, PointEntry
 
 EXECUTORS = ("local", "slurm")
 DETACH = "trap '' INT HUP"  # the local controller's setup command (see the module docstring)
@@ -80,6 +80,12 @@ class ExecutorOptions:
         if self.kind == "local" and given:
             raise ConfigError(f"{given[0]}: applies to --executor slurm only")
 
+    def check_tools(self) -> None:
+        """Slurm's commands are on PATH (checked before the sweep directory is written)."""
+        missing = [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
+        if self.kind == "slurm" and missing:  # submitit's own refusal is a traceback
+            raise ConfigError(f"--executor slurm: {missing[0]} is not on PATH (start the sweep on a Slurm login node)")
+
     @property
     def local_slots(self) -> int:
         return self.max_parallel or 1  # two model jobs at once on a small machine help nobody
@@ -93,9 +99,7 @@ def make_executor(options: ExecutorOptions, folder: Path) -> submitit.Executor:
         executor = submitit.LocalExecutor(folder=folder)
         executor.update_parameters(timeout_min=options.timeout_min or LOCAL_TIMEOUT_MIN, setup=[DETACH])
         return executor
-    missing = [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
-    if missing:  # submitit's own refusal is a traceback
-        raise SweepError(f"--executor slurm: {missing[0]} is not on PATH (start the sweep on a Slurm login node)")
+    options.check_tools()
     executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
     wanted = {"slurm_partition": options.partition, "gpus_per_node": options.gpus_per_node,
               "cpus_per_task": options.cpus_per_task, "slurm_array_parallelism": options.max_parallel}
@@ -203,12 +207,12 @@ def _progress(run: RunDir, state: State) -> str:
     if state is State.FINISHED:
         return "done"
     try:
-        config = run.read_config()
+        config = run.read_json(run.config)
     except CptbenchError:
         return f"{run.config.name} unreadable"
     if config is None:
         return ""
-    fingerprint = config.fingerprint
+    fingerprint = config.get("fingerprint") if isinstance(config.get("fingerprint"), dict) else {}
     total = 1 if fingerprint.get("method", {}).get("name") == "joint" else len(fingerprint.get("stages", []))
     trained = len(list((run.root / "train").glob("*.json")))
     return f"{trained}/{total} stages"

@@ -54,3 +54,31 @@ def trainable_fraction(model) -> float:
         total += parameter.numel()
         trainable += parameter.numel() if parameter.requires_grad else 0
     return trainable / total if total else 0.0
+
+
+def check_targets(spec: LoraSpec, model_path, where: str) -> None:
+    """Every name of ``spec.target_modules`` matches a layer LoRA can adapt in the model at
+    ``model_path`` (peft's rule: the module's name, or its last dotted parts); checked on the
+    model's config alone (built on the meta device: no weights read), before the base row is
+    evaluated. ``where`` names the recipe field in the error line."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from cptbench.core.errors import ConfigError
+
+    names = adaptable_modules(AutoConfig.from_pretrained(model_path), AutoModelForCausalLM)
+    for target in spec.target_modules:
+        if not any(name == target or name.endswith("." + target) for name in names):
+            leaves = sorted({name.rsplit(".", 1)[-1] for name in names})
+            raise ConfigError(f"{where}.target_modules: {target!r} names no layer of {model_path} "
+                              f"(its linear and embedding layers: {', '.join(leaves)})")
+
+
+def adaptable_modules(config, auto_class) -> list[str]:
+    """Dotted names of the linear, embedding and convolution layers of a model built from ``config``."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    with torch.device("meta"):
+        model = auto_class.from_config(config)
+    kinds = (torch.nn.Linear, torch.nn.Embedding, torch.nn.Conv1d, torch.nn.Conv2d, Conv1D)
+    return [name for name, module in model.named_modules() if name and isinstance(module, kinds)]

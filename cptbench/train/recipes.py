@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from cptbench.core.constants import DEFAULT_ENCODER
 from cptbench.core.io import Strict
+
+# Sizes a recipe may ask for. Below MIN_LENGTH a packed window holds almost no context and, at 1,
+# no label at all (loss 0.0 on hundreds of steps); above the upper bounds a value is a typo (batch
+# 1e29), which would fail only deep inside torch, after the base row was evaluated.
+MIN_LENGTH = 16
+MAX_LENGTH = 2**20
+MAX_BATCH = 2**14
+MAX_STEPS = 2**31 - 1
+MAX_EPOCHS = 10_000
 
 
 class _Finite(Strict):
@@ -21,12 +30,12 @@ class LoraSpec(_Finite):
     """peft LoRA adapters, trained during a stage and merged into the weights at its end (so the
     next stage and the evaluation see a plain model of the original architecture)."""
 
-    r: PositiveInt = 16
-    alpha: PositiveFloat = 32.0
+    r: PositiveInt = Field(16, le=MAX_BATCH)
+    alpha: PositiveFloat = Field(32.0, le=1e6)
     dropout: float = Field(0.0, ge=0, lt=1)
-    target_modules: list[str] = Field(
+    target_modules: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        min_length=1,
+        min_length=1, max_length=1024,
     )
 
 
@@ -45,13 +54,13 @@ class _Recipe(_Finite):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     decay_ratio: float = Field(0.1, gt=0, le=1)  # warmup_stable_decay only
     rewarm: bool = True
-    per_device_train_batch_size: PositiveInt = 1
-    gradient_accumulation_steps: PositiveInt = 1
-    max_length: PositiveInt = 512
-    num_train_epochs: PositiveFloat = 1.0
+    per_device_train_batch_size: PositiveInt = Field(1, le=MAX_BATCH)
+    gradient_accumulation_steps: PositiveInt = Field(1, le=MAX_BATCH)
+    max_length: int = Field(512, ge=MIN_LENGTH, le=MAX_LENGTH)
+    num_train_epochs: PositiveFloat = Field(1.0, le=MAX_EPOCHS)
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: PositiveFloat = 1.0
-    save_steps: PositiveInt | None = None  # trainer checkpoints inside a stage, for resuming a killed run
+    save_steps: PositiveInt | None = Field(None, le=MAX_STEPS)  # trainer checkpoints inside a stage, for resuming a killed run
     lora: LoraSpec | None = None
 
     @model_validator(mode="after")
@@ -73,7 +82,7 @@ class SFTRecipe(_Recipe):
 
     kind: Literal["sft"] = "sft"
     learning_rate: PositiveFloat = 5e-5
-    max_length: PositiveInt = 1024
+    max_length: int = Field(1024, ge=MIN_LENGTH, le=MAX_LENGTH)
 
 
 RewardName = Literal["semantic", "rouge", "correctness"]
@@ -89,9 +98,9 @@ class GRPORecipe(_Recipe):
         "cosine", "linear", "constant", "constant_with_warmup", "warmup_stable_decay"
     ] = "constant"
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
-    num_generations: int = Field(4, ge=2)
-    prompts_per_step: PositiveInt = 1  # generation batch = prompts_per_step x num_generations
-    max_completion_length: PositiveInt = 96
+    num_generations: int = Field(4, ge=2, le=MAX_BATCH)
+    prompts_per_step: PositiveInt = Field(1, le=MAX_BATCH)  # generation batch = prompts_per_step x num_generations
+    max_completion_length: PositiveInt = Field(96, le=MAX_LENGTH)
     temperature: PositiveFloat = 1.0
     beta: float = Field(0.0, ge=0)  # KL coefficient (TRL's default 0: no reference model)
     rewards: dict[RewardName, float] = Field(default_factory=lambda: {"semantic": 1.0, "correctness": 1.0}, min_length=1)

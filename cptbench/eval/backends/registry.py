@@ -21,6 +21,13 @@ def check_backend(name: str, options: dict[str, str] | None = None) -> None:
     BACKENDS[name].check_options(dict(options or {}))
 
 
+def check_backend_model(name: str, model_path: Path, options: dict[str, str] | None = None) -> None:
+    """The model is one the backend can run (vLLM on a CPU: its head size), before anything is written."""
+    check = getattr(BACKENDS[name], "check_model", None)
+    if check is not None:
+        check(Path(model_path), dict(options or {}))
+
+
 def open_backend(name: str, model_path: Path, *, batch_tokens: int, options: dict[str, str] | None = None) -> Backend:
     """The checkpoint at ``model_path`` loaded into backend ``name``; ``close()`` it when done."""
     check_backend(name)

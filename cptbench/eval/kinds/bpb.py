@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from cptbench.core.matrix import Direction
 from cptbench.core.samples import Samples
 from cptbench.data.corpus import spread
-from cptbench.data.sources import load_texts
+from cptbench.data.sources import check_documents, load_texts
 from cptbench.eval.backends.base import RollingResult
 from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind
 
@@ -46,7 +46,9 @@ class BitsPerByte(TaskKind):
 
     def inputs(self, task, suite, budget) -> TaskInputs:
         source = load_texts(task.data, suite.sentences_per_doc, max_items=self.cap(budget))
-        return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
+        items = spread(source.texts, self.cap(budget))
+        check_documents(items, task.data, f"task {task.name}")
+        return TaskInputs(items, source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         results = backend.loglikelihood_rolling(items, progress=context.progress)

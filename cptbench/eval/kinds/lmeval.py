@@ -25,7 +25,7 @@ from cptbench.core.matrix import Direction
 from cptbench.core.samples import Samples
 from cptbench.core.spec import LmEvalRef
 from cptbench.data.corpus import spread
-from cptbench.data.sources import load_texts
+from cptbench.data.sources import check_documents, load_texts
 from cptbench.eval.backends.base import Backend
 from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, done
 
@@ -51,7 +51,9 @@ class LmEval(TaskKind):
         if task.data is None:
             return TaskInputs((), {})
         source = load_texts(task.data, suite.sentences_per_doc, max_items=self.cap(budget))
-        return TaskInputs(spread(source.texts, self.cap(budget)), source.data_hashes)
+        items = spread(source.texts, self.cap(budget))
+        check_documents(items, task.data, f"task {task.name}")
+        return TaskInputs(items, source.data_hashes)
 
     def score(self, backend, task, items, context) -> Cell:
         documents = items if task.data is not None else None
@@ -111,24 +113,92 @@ def _document_samples(logged: list[dict], metric: str, value: float) -> Samples 
 
 @contextlib.contextmanager
 def _stderr_to(buffer: io.StringIO):
-    """Redirect stderr into ``buffer``; if the block fails, its last lines go to the log as a warning."""
+    """Redirect stderr into ``buffer``; if the block fails, its last lines go to the log as a warning.
+
+    The process's stderr (file descriptor 2) goes to a temporary file meanwhile: lm-eval runs
+    ``git describe`` in the current folder for its own record, and outside a git checkout git
+    prints "fatal: not a git repository" on every evaluation."""
+    with tempfile.TemporaryFile() as children, _descriptor_to(2, children):
+        try:
+            with contextlib.redirect_stderr(buffer):
+                yield
+        except BaseException:
+            children.seek(0)
+            printed = buffer.getvalue() + children.read().decode(errors="replace")
+            logging.getLogger(__name__).warning("lm-eval failed; its last output: %s", printed[-2000:])
+            raise
+
+
+@contextlib.contextmanager
+def _descriptor_to(fd: int, target):
+    """Point file descriptor ``fd`` at ``target`` for the block (what child processes write)."""
     try:
-        with contextlib.redirect_stderr(buffer):
-            yield
-    except BaseException:
-        logging.getLogger(__name__).warning("lm-eval failed; its last output: %s", buffer.getvalue()[-2000:])
-        raise
+        saved = os.dup(fd)
+    except OSError:  # no stderr at all: nothing to silence
+        yield
+        return
+    try:
+        os.dup2(target.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def check_task_name(ref: LmEvalRef, field: str) -> None:
-    """Refuse a task name lm-eval does not know, before any evaluation (offline: its index is
-    built from YAML files, lm-eval's own or the include folder's, placeholders and all)."""
+    """Refuse, before any evaluation, a task lm-eval does not know (offline: its index is built
+    from YAML files, lm-eval's own or the include folder's, placeholders and all), a metric the
+    task does not report, and a task whose Hub data cannot be reached (offline, not cached)."""
     from lm_eval.tasks import TaskManager
 
     manager = _default_tasks() if ref.include is None else TaskManager(include_path=str(ref.include), include_defaults=False)
     if ref.task not in manager.all_tasks:
         where = f"folder {ref.include}" if ref.include else "lm-eval's tasks"
         raise ConfigError(f"{field}: {ref.task!r} is not a task in {where}")
+    entry = manager.task_index.get(ref.task)
+    config = entry.cfg if entry is not None and isinstance(entry.cfg, dict) and "task" in entry.cfg else None
+    if config is None:  # a group or a tag: its tasks report their own metrics
+        return
+    reported = _task_metrics(config)
+    if reported is not None and ref.metric not in reported:
+        raise ConfigError(f"{field.rsplit('.', 1)[0]}.metric: {ref.metric!r} is not a metric task {ref.task!r} "
+                          f"reports (it reports {', '.join(reported)})")
+    _check_reachable(config, field)
+
+
+LOCAL_BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas")
+
+
+def _task_metrics(config: dict) -> list[str] | None:
+    """The metrics a task's YAML reports: its ``metric_list``, else lm-eval's defaults for its
+    output type (None when they are not plain names)."""
+    from lm_eval.api.registry import DEFAULT_METRIC_REGISTRY
+
+    listed = config.get("metric_list")
+    if listed:
+        names = [item.get("metric") for item in listed if isinstance(item, dict)]
+        return names if names and all(isinstance(n, str) for n in names) else None
+    return DEFAULT_METRIC_REGISTRY.get(config.get("output_type", "generate_until"))
+
+
+def _check_reachable(config: dict, field: str) -> None:
+    """A task reading Hub data: its builder must load (offline, only from the local cache)."""
+    path = config.get("dataset_path")
+    if not isinstance(path, str) or path in LOCAL_BUILDERS or Path(path).exists():
+        return
+    import datasets
+
+    try:
+        datasets.load_dataset_builder(path, config.get("dataset_name"), **{
+            k: v for k, v in (config.get("dataset_kwargs") or {}).items() if k in ("revision", "trust_remote_code")})
+    except Exception as exc:  # noqa: BLE001 - offline, missing, gated: one line either way
+        offline = "offline and not in the local cache" if _offline() else "unreachable"
+        raise ConfigError(f"{field}: task {config['task']!r} reads Hub data {path!r}, {offline} "
+                          f"({' '.join(str(exc).split())[:160]})") from None
+
+
+def _offline() -> bool:
+    return any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 @functools.cache
