@@ -84,15 +84,18 @@ class Comparison:
 
 
 def _check_same_shape(groups: Sequence[Sequence[RunRecord]]) -> None:
+    """Every run scores the same tasks; the seeds of one group have the same rows. Groups may differ
+    in rows (joint trains one stage where naive trains five): they share the columns, and the
+    metrics both define are compared on the same item draws."""
     first = groups[0][0]
     names = [t.name for t in first.tasks]
     for group in groups:
         if not group:
             raise CptbenchError("an empty group of runs has no interval")
         for record in group:
-            if [t.name for t in record.tasks] != names or len(record.matrix) != len(first.matrix):
+            if [t.name for t in record.tasks] != names or len(record.matrix) != len(group[0].matrix):
                 raise CptbenchError(
-                    f"the runs of seed {record.seed} and seed {first.seed} have different tasks or stages: no common interval"
+                    f"the runs of seed {record.seed} and seed {group[0].seed} have different tasks or stages: no common interval"
                 )
 
 
@@ -125,8 +128,8 @@ def resampled_matrices(groups: Sequence[Sequence[RunRecord]], resamples: int = D
     group (the naive bootstrap, to show what pairing buys). Seeds are drawn per group."""
     _check_same_shape(groups)
     rng = np.random.default_rng(seed)
-    rows, columns = len(groups[0][0].matrix), len(groups[0][0].tasks)
-    out = [np.empty((resamples, rows, columns)) for _ in groups]
+    columns = len(groups[0][0].tasks)
+    out = [np.empty((resamples, len(group[0].matrix), columns)) for group in groups]
     seed_weights = [_draws(rng, len(group), resamples) / len(group) for group in groups]
     all_paired = paired
     for j in range(columns):
@@ -135,7 +138,7 @@ def resampled_matrices(groups: Sequence[Sequence[RunRecord]], resamples: int = D
         all_paired &= len(sizes) == 1
         shared = _draws(rng, next(iter(sizes)), resamples) if paired and len(sizes) == 1 else None
         for g, (values, weights) in enumerate(arrays):
-            size = values.shape[2]
+            rows, size = values.shape[1], values.shape[2]
             if shared is not None:
                 counts = np.broadcast_to(shared[:, None, :], (resamples, rows, size))
             else:
@@ -211,7 +214,9 @@ def summarize(group: Sequence[RunRecord], resamples: int = DEFAULT_RESAMPLES, se
 
 def compare(a: Sequence[RunRecord], b: Sequence[RunRecord], resamples: int = DEFAULT_RESAMPLES,
             seed: int = DEFAULT_SEED) -> Comparison:
-    """B − A on every cell and metric, paired over the items both sides scored."""
+    """B − A on every cell and metric, paired over the items both sides scored. Sides of different
+    stages (joint against naive) share no cells: ``cells`` is empty, and the metrics both define
+    (final performance, plasticity...) are compared."""
     (rep_a, rep_b), paired = resampled_matrices([a, b], resamples, seed)
     mean_a, mean_b = mean_matrix(a), mean_matrix(b)
     directions = [c.direction.gain(1.0) > 0 for c in mean_a.tasks]
@@ -219,15 +224,15 @@ def compare(a: Sequence[RunRecord], b: Sequence[RunRecord], resamples: int = DEF
         [Delta(interval(vb - va, rep_b[:, t, j] - rep_a[:, t, j]), directions[j])
          for j, (va, vb) in enumerate(zip(row_a, row_b))]
         for t, (row_a, row_b) in enumerate(zip(mean_a.values, mean_b.values))
-    ]
+    ] if len(mean_a.values) == len(mean_b.values) else []
     values_a = {v.key: v for v in metrics.compute_all(mean_a)}
     values_b = {v.key: v for v in metrics.compute_all(mean_b)}
     res_a, res_b = metric_resamples(mean_a, rep_a), metric_resamples(mean_b, rep_b)
     deltas = {}
     for key, value in values_a.items():
-        other = values_b[key].value
+        other = values_b[key].value if key in values_b else None
         estimate = None if value.value is None or other is None else other - value.value
-        deltas[key] = Delta(interval(estimate, res_b[key] - res_a[key]), value.higher_is_better)
+        deltas[key] = Delta(interval(estimate, res_b.get(key, np.nan * res_a[key]) - res_a[key]), value.higher_is_better)
     return Comparison(cells, deltas, paired)
 
 

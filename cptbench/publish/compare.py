@@ -73,6 +73,10 @@ def compare_markdown(*groups: Sequence[RunRecord]) -> str:
         ])
     lines = [f"- **{n}**: {group_label(g)}" for n, g in zip(names, groups)]
     text = "\n".join([*lines, "", markdown_table(header, rows)])
+    other = [n for n, g in zip(names, groups) if g[0].stages != groups[0][0].stages]
+    if other:  # joint trains one stage: the metrics of a sequence (bwt, forgetting) are undefined there
+        text += (f"\nStages: {', '.join(other)} ran other stages than A ({' → '.join(groups[0][0].stages)}); "
+                 "compared on the metrics both define (—: undefined on a side).\n")
     if same_items:
         text += ("\nIntervals: paired bootstrap over the items both sides scored"
                  f"{' and over seeds' if any(len(g) > 1 for g in groups) else ''} (1,000 resamples). "

@@ -153,7 +153,6 @@ def test_sft_stage_of_empty_completions_trains_nothing(world):
         (["--eval-every", "0"], {}, "'--eval-every'"),
         ([], {"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc'"),
         (["--backend", "vllm"], {"CPTBENCH_VLLM_PYTHON": "/no/such/python", "CPTBENCH_VLLM_URL": ""}, "no vLLM environment"),
-        (["--backend", "vllm"], {"CPTBENCH_VLLM_PYTHON": os.__file__, "CPTBENCH_VLLM_URL": ""}, "heads of size 16"),
     ],
 )
 def test_bad_option_or_environment(world, extra, env, fragment):
