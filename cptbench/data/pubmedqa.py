@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench.core.errors import DataError
+from cptbench.core.io import parse_json
 from cptbench.core.spec import DataSpec
 from cptbench.data.base import DataSource
 from cptbench.data.cache import Upstream
@@ -103,12 +103,10 @@ def _read_json(path: Path) -> tuple[dict, bytes]:
     except OSError as exc:
         raise DataError(f"cannot read PubMedQA file {path}: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: expected UTF-8 text, invalid byte at offset {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise DataError(f"{path}: invalid JSON at {where}: {exc.msg}") from exc
+    data = parse_json(text, path, DataError)  # the one guarded reader: depth, integers, NaN bounded
     if not isinstance(data, dict) or not data:
         raise DataError(f"{path}: expected a non-empty JSON object mapping ids to entries")
     return data, raw

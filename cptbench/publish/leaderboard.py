@@ -266,7 +266,7 @@ def sync_pages(directory: Path, board: Board, *, write: bool = True) -> list[Pat
     stale = []
     for name, text in pages(board).items():
         path = directory / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):  # a page edited into non-UTF-8 is stale too
             stale.append(path)
             if write:
                 write_text_atomic(path, text)

@@ -9,13 +9,12 @@ JSONL rows by kind (one JSON object per line):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, DataError
-from cptbench.core.io import read_text
+from cptbench.core.io import parse_json, read_text
 from cptbench.run.provenance import check_seed
-from cptbench.run.store import writable_folder
+from cptbench.run.store import check_force_checkpoint, writable_folder
 from cptbench.train.common import StepProgress, TrainResult
 
 REQUIRED = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference", "decision")}
@@ -29,10 +28,7 @@ def read_rows(path: Path, kind: str) -> list[dict]:
     for number, line in enumerate(read_text(path, DataError).splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {number}: malformed JSON ({exc.msg})") from None
+        row = parse_json(line, f"{path}: line {number}", DataError)  # bounded: depth, integers, NaN
         if not isinstance(row, dict):
             raise DataError(f"{path}: line {number}: expected a JSON object")
         for field in REQUIRED[kind]:
@@ -82,6 +78,8 @@ def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | Non
     loaded = load_recipe(recipe or kind, kind)
     rows = read_rows(data, kind)
     writable_folder(out)
+    if force:
+        check_force_checkpoint(out)  # never another folder
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(f"--out {out}: exists and is not empty; choose another folder or pass --force")
     start = resolve_model(model).path

@@ -214,6 +214,18 @@ def check_force(root: Path) -> None:
                           f"and no run's config.json); --force empties only a run directory or an empty folder")
 
 
+def check_force_checkpoint(out: Path) -> None:
+    """``cptbench train --force`` replaces ``out`` only when it holds a checkpoint (its config.json
+    beside weights) or nothing; any other folder is refused in one line."""
+    out = Path(out)
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    weights = any(out.glob("*.safetensors")) or any(out.glob("*.bin"))
+    if not ((out / "config.json").is_file() and weights):
+        raise ConfigError(f"--force {out}: not a checkpoint folder (no config.json beside weights); "
+                          f"--force replaces only a checkpoint or an empty folder")
+
+
 def check_out(out: Path, force: bool = False) -> None:
     """``--out`` before any work: not empty (an empty name is the current folder), and, with
     ``--force``, a folder ``check_force`` allows emptying."""

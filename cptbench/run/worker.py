@@ -9,14 +9,13 @@ the result or the error, which the launching ``cptbench run`` reads back.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import sys
 from pathlib import Path
 
 from cptbench.core.errors import CptbenchError
-from cptbench.core.io import write_json_atomic
+from cptbench.core.io import read_json_object, write_json_atomic
 
 
 def die_with_parent() -> None:
@@ -34,7 +33,7 @@ def die_with_parent() -> None:
 
 def main(job_file: str) -> int:
     die_with_parent()
-    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    job = read_json_object(Path(job_file))  # the one guarded reader, like every file cptbench reads
     main_process = int(os.environ.get("RANK", "0")) == 0
     try:
         result = _train(job, main_process)

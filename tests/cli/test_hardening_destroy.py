@@ -189,3 +189,15 @@ def test_truncated_checkpoint_at_verify_is_one_line(suite_file, finished, tmp_pa
     result = CliRunner().invoke(app, ["verify", str(copy), "--suite", str(suite_file)])
     one_error(result, "model.safetensors")
     assert not (copy / "verification.json").exists()
+
+
+def test_train_force_replaces_only_a_checkpoint_folder(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"text": "some text"}\n')
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    result = CliRunner().invoke(app, ["train", "--kind", "cpt", "--data", str(data), "--model", "tiny-llama",
+                                      "--out", str(folder), "--force"])
+    one_error(result, f"--force {folder}", "not a checkpoint folder")
+    assert (folder / "notes.txt").read_text() == "mine\n"

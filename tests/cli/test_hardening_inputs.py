@@ -252,3 +252,14 @@ def test_child_processes_of_lm_eval_print_nothing_outside_a_checkout(tmp_path, m
     with _stderr_to(__import__("io").StringIO()):
         subprocess.run(["git", "describe", "--always"], check=False, stdout=subprocess.DEVNULL)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("line,fragment", [("[" * 10000 + "]" * 10000, "nested"), ('{"text": NaN}', "not finite"),
+                                           ('{"text": 1' + "0" * 5000 + "}", "digits")])
+def test_train_data_line_is_bounded(tmp_path, line, fragment):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"text": "fine"}\n' + line + "\n")
+    result = CliRunner().invoke(app, ["train", "--kind", "cpt", "--data", str(data), "--model", "tiny-llama",
+                                      "--out", str(tmp_path / "out")])
+    one_error(result, "data.jsonl: line 2", fragment)
+    assert not (tmp_path / "out").exists()

@@ -89,7 +89,7 @@ def test_truncated_mirror_is_a_data_error_naming_the_file(mirror, tmp_path, monk
     (folder / "test_ground_truth.json").write_bytes((mirror / "pubmedqa" / "test_ground_truth.json").read_bytes())
     monkeypatch.setenv("CPTBENCH_DATA_DIR", str(tmp_path))
     pubmedqa.clear_cache()
-    with pytest.raises(DataError, match=r"ori_pqal\.json: invalid JSON") as info:
+    with pytest.raises(DataError, match=r"ori_pqal\.json: malformed JSON") as info:
         pubmedqa.examples("train")
     assert "\n" not in str(info.value)
 
