@@ -1,17 +1,24 @@
 """Runs side by side: every metric, and each later side's delta against the first (A), with the
-delta's 95 % interval and whether it is distinguishable from noise. A side is one run, or the
-runs of one configuration over several seeds (averaged, resampled over seeds too)."""
+delta's 95 % interval and whether it is distinguishable from noise; and the sides on the
+plasticity–forgetting plane (``tradeoff.png``). A side is one run, or the runs of one configuration
+over several seeds (averaged, resampled over seeds too)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from cptbench.core import metrics
 from cptbench.core.errors import ConfigError
+from cptbench.core.io import write_text_atomic
 from cptbench.core.records import RunRecord
-from cptbench.core.uncertainty import Delta, compare, mean_matrix
+from cptbench.core.uncertainty import Delta, compare, mean_matrix, summarize
+from cptbench.publish.figures import write_tradeoff
 from cptbench.publish.format import DASH, markdown_table, number, spanned
+from cptbench.publish.tradeoff import X_METRIC, Y_METRIC, Point, axis_titles, is_naive, point, record_family
 from cptbench.run.plan import method_label
+
+COMPARISON_MD, TRADEOFF_PNG = "compare.md", "tradeoff.png"
 
 NOT_DISTINGUISHABLE = "not distinguishable"
 
@@ -53,10 +60,14 @@ def verdict(delta: Delta, value: float | None) -> str:
     return "better" if (value > 0) == delta.higher_is_better else "worse"
 
 
+def side_names(count: int) -> list[str]:
+    return [chr(ord("A") + i) for i in range(count)]
+
+
 def compare_markdown(*groups: Sequence[RunRecord]) -> str:
     """Every metric any side has, one column per side (seed means), and each later side's delta
     against A with its paired 95 % interval and verdict."""
-    names = [chr(ord("A") + i) for i in range(len(groups))]
+    names = side_names(len(groups))
     means = [mean_matrix(g) for g in groups]
     values = [metrics.as_dict(metrics.compute_all(m)) for m in means]
     same_items = all(configuration(g[0])[:3] == configuration(groups[0][0])[:3] for g in groups)
@@ -88,3 +99,46 @@ def compare_markdown(*groups: Sequence[RunRecord]) -> str:
     else:
         text += "\nNote: the runs differ in suite version or budget, so no interval: compare with care.\n"
     return text
+
+
+def tradeoff_points(groups: Sequence[Sequence[RunRecord]]) -> tuple[str, list[Point]]:
+    """A's ranked family (``tradeoff.record_family``) and one point per side: its seeds' mean, with
+    the 95 % intervals of ``summarize`` (over items, and over seeds), labelled by letter and method."""
+    family = record_family(groups[0][0])
+    points = []
+    for name, group in zip(side_names(len(groups)), groups):
+        label = f"{name}: {method_label(group[0].method, group[0].recipes)}"
+        label = label if len(label) <= 32 else label[:31] + "…"
+        points.append(point(label, group_label(group), summarize(group), family, is_naive(group[0])))
+    return family, points
+
+
+def tradeoff_markdown(points: Sequence[Point], family: str, image: str | None) -> str:
+    """The trade-off section of a comparison: the picture (``image``, None: nothing drawable) and its numbers."""
+    x_title, y_title = axis_titles(family)
+    names = side_names(len(points))
+    rows = [[n, spanned(p.x, p.x_interval), spanned(p.y, p.y_interval), "yes" if p.naive else ""] for n, p in zip(names, points)]
+    lines = ["## Plasticity–forgetting trade-off", ""]
+    if image is not None:
+        lines += [f"![{X_METRIC} against {Y_METRIC}, one point per side]({image})", ""]
+    lines += [f"x = {x_title}, y = {y_title}: one point per side (its seeds' mean) with its 95 % interval on both "
+              "axes; the best corner is the bottom right (learns the most, forgets the least). Orange square: naive.", ""]
+    text = "\n".join(lines) + "\n" + markdown_table(["side", f"{X_METRIC}[{family}] [95 %]", f"{Y_METRIC}[{family}] [95 %]", "naive"], rows)
+    undrawn = [n for n, p in zip(names, points) if not p.drawn]
+    if undrawn:
+        text += f"\nNot drawn: {', '.join(undrawn)} ({X_METRIC} or {Y_METRIC} undefined, e.g. a single stage).\n"
+    return text
+
+
+def write_comparison(groups: Sequence[Sequence[RunRecord]], out_dir: Path) -> tuple[str, dict[str, Path]]:
+    """The comparison (``compare_markdown`` and the trade-off section) written as ``compare.md``
+    beside ``tradeoff.png`` in ``out_dir``; returns the markdown and the paths written."""
+    family, points = tradeoff_points(groups)
+    written: dict[str, Path] = {}
+    if any(p.drawn for p in points):
+        suite = groups[0][0].suite
+        title = f"{suite.name} v{suite.version}, budget {suite.budget}: plasticity vs forgetting ({family})"
+        written["tradeoff"] = write_tradeoff(points, family, Path(out_dir) / TRADEOFF_PNG, title)
+    text = compare_markdown(*groups) + "\n" + tradeoff_markdown(points, family, TRADEOFF_PNG if written else None)
+    write_text_atomic(Path(out_dir) / COMPARISON_MD, text, mode=None)
+    return text, {"markdown": Path(out_dir) / COMPARISON_MD, **written}

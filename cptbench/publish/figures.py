@@ -1,14 +1,18 @@
-"""A run's figures: the matrix as a heatmap coloured by gain vs the base model, and per-task curves
-across stages. matplotlib is imported only when a figure is drawn."""
+"""A run's figures: the matrix as a heatmap coloured by gain vs the base model, per-task curves
+across stages, and the plasticity–forgetting plane of several configurations.
+matplotlib is imported only when a figure is drawn."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cptbench.core.io import atomic_path
 from cptbench.core.matrix import Direction, ResultMatrix
 from cptbench.core.records import RunRecord, matrix_from_record
+from cptbench.core.uncertainty import Interval
 from cptbench.publish.format import ARROW, number, row_labels
+from cptbench.publish.tradeoff import ORANGE, Point, axis_titles
 
 HEATMAP_DPI = 120
 CURVES_DPI = 110
@@ -122,3 +126,33 @@ def write_stage_curves(record: RunRecord, path: Path) -> Path:
         handles = [h for a in (axis, right) if a is not None for h in a.get_legend_handles_labels()[0]]
         axis.legend(handles=handles, fontsize=6, loc="best")
     return _save(fig, Path(path), CURVES_DPI)
+
+
+def write_tradeoff(points: Sequence[Point], family: str, path: Path, title: str) -> Path:
+    """The plasticity–forgetting plane (``cptbench.publish.tradeoff``) as a PNG: each drawn point
+    with its 95 % interval bars on both axes and its label; naive points as orange squares."""
+    from matplotlib.lines import Line2D
+
+    fig = _figure((7.2, 5.0), CURVES_DPI)
+    axis = fig.add_subplot(1, 1, 1)
+    for point in (p for p in points if p.drawn):
+        colour = ORANGE if point.naive else "C0"
+        errors = [_error(point.x, point.x_interval), _error(point.y, point.y_interval)]
+        axis.errorbar([point.x], [point.y], xerr=errors[0], yerr=errors[1], fmt="s" if point.naive else "o",
+                      color=colour, ecolor=colour, elinewidth=1.2, capsize=3, markersize=7)
+        axis.annotate(point.label, (point.x, point.y), xytext=(7, 5), textcoords="offset points", fontsize=9, color=colour)
+    axis.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
+    x_title, y_title = axis_titles(family)
+    axis.set_xlabel(x_title)
+    axis.set_ylabel(y_title)
+    axis.set_title(title, fontsize=9)
+    axis.text(0.98, 0.03, "better ↘", transform=axis.transAxes, ha="right", color="grey", fontsize=9)
+    handles = [Line2D([], [], marker="o", color="C0", linestyle="", label="configuration (bars: 95 % intervals)"),
+               Line2D([], [], marker="s", color=ORANGE, linestyle="", label="naive")]
+    axis.legend(handles=handles, fontsize=8, loc="best")
+    return _save(fig, Path(path), CURVES_DPI)
+
+
+def _error(value: float, interval: Interval | None) -> list[list[float]] | None:
+    """matplotlib's asymmetric error of ``value`` (a percentile interval need not contain the mean's estimate)."""
+    return None if interval is None else [[max(0.0, value - interval.low)], [max(0.0, interval.high - value)]]
