@@ -128,6 +128,7 @@ def load_board(suite: str, root: str | Path | None = None, sort: str | None = No
     ``sort``: the metric to rank by (default: ``final``)."""
     from cptbench.publish.leaderboard import default_root
     from cptbench.publish.leaderboard import load_board as board_of
+    from cptbench.publish.page import description_of
     from cptbench.publish.submissions import record_method_label
 
     board = board_of(Path(root) if root is not None else default_root(), suite, sort)
@@ -142,7 +143,7 @@ def load_board(suite: str, root: str | Path | None = None, sort: str | None = No
             interval = row.summary.metrics.get(key)
             values += [_nan(row.summary.estimates.get(key)), *((math.nan, math.nan) if interval is None else (interval.low, interval.high))]
         rows.append([
-            row.rank, row.id, first.model, record_method_label(first.submission), first.header.method,
+            row.rank, row.id, first.model, record_method_label(first.submission), description_of(first),
             first.header.submitter, first.submission.suite.budget, [e.submission.seed for e in row.entries],
             max(e.header.submitted for e in row.entries).isoformat(), all(e.header.verified is not None for e in row.entries),
             *values,

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import html
 import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from cptbench.config.suites import Suite, available_suites, load_suite
@@ -30,12 +27,11 @@ from cptbench.core import metrics
 from cptbench.core.constants import RECORD_NAME
 from cptbench.core.errors import ConfigError
 from cptbench.core.io import write_text_atomic
-from cptbench.core.matrix import Direction
-from cptbench.core.records import load_verified_record, matrix_from_record
+from cptbench.core.records import load_verified_record
 from cptbench.core.uncertainty import Interval, Summary, ranks_with_ties, summarize
 from cptbench.publish.compare import configuration
-from cptbench.publish.figures import gain_deltas
-from cptbench.publish.format import ARROW, DASH, arrow, markdown_table, number, plus_minus, row_labels
+from cptbench.publish.format import DASH, arrow, markdown_table, plus_minus
+from cptbench.publish.page import asset, description_of, entry_view, template
 from cptbench.publish.report import HEADLINE_METRICS
 from cptbench.publish.submissions import (
     DEFAULT_METHOD,
@@ -54,12 +50,10 @@ from cptbench.publish.submissions import (
     verification_of,
     waiting_lock,
 )
+from cptbench.publish.tradeoff import X_METRIC, Y_METRIC, Point, axis_titles, is_naive, point, ranked_family, short_name, tradeoff_svg
 
 BOARD_METRICS = HEADLINE_METRICS
 """The ranked columns, by ``metrics.METRICS`` name, for the suite's ``board_family``."""
-PREFERRED_FAMILIES = ("bpb", "logprob")
-"""The families ranked when a stage's own task has one, in this order: bits-per-byte does not depend
-on the tokenizer, and both are continuous (they resolve differences that accuracy rounds away)."""
 DEFAULT_SORT = "final"
 README, INDEX, SCHEMA = "README.md", "index.html", "submission.schema.json"
 
@@ -125,10 +119,10 @@ def resolve_sort(sort: str | None, family: str) -> str:
 
 
 def board_family(suite: Suite) -> str:
-    """The ranked family: the first of ``PREFERRED_FAMILIES`` that a stage's own task measures (so
-    that final, plasticity and forgetting are defined), else the first aligned task's."""
-    aligned = [task.column.metric for task in suite.tasks if task.stage is not None] or [t.column.metric for t in suite.tasks]
-    return next((family for family in PREFERRED_FAMILIES if family in aligned), aligned[0])
+    """The ranked family (``tradeoff.ranked_family``): the first of ``tradeoff.PREFERRED_FAMILIES``
+    (bpb, logprob) that a stage's own task measures (so that final, plasticity and forgetting are
+    defined), else the first aligned task's."""
+    return ranked_family([t.column.metric for t in suite.tasks if t.stage is not None], [t.column.metric for t in suite.tasks])
 
 
 def make_board(suite: Suite, entries: list[Entry], sort: str | None = None) -> Board:
@@ -345,7 +339,7 @@ def render_json(board: Board) -> str:
     rows = [
         {
             "rank": row.rank, "ids": [e.id for e in row.entries], "model": row.first.model,
-            "method": record_method_label(row.first.submission), "description": row.first.header.method,
+            "method": record_method_label(row.first.submission), "description": description_of(row.first),
             "submitter": row.first.header.submitter, "budget": row.first.submission.suite.budget,
             "seeds": [e.submission.seed for e in row.entries],
             "submitted": max(e.header.submitted for e in row.entries).isoformat(),
@@ -362,30 +356,10 @@ def _interval_json(value: float | None, interval: Interval | None) -> dict[str, 
     return {"value": value, "low": interval and interval.low, "high": interval and interval.high}
 
 
-# --- the HTML page: templates/leaderboard.html.j2, self-contained, deterministic byte for byte --
+# --- the HTML page: templates/leaderboard.html.j2 (cptbench.publish.page), self-contained, deterministic byte for byte
 
-_KINDS = ("num", "text", "text", "text", "text", "text")  # before the metrics: rank, name, model, method, budget, seeds
-_NAME_COLUMN = 1  # links to the entry's section
-
-
-def _h(text: object) -> Markup:
-    """``html.escape`` (``&quot;``, ``&#x27;``), not markupsafe's entities: the page's bytes stay as they were."""
-    return Markup(html.escape(str(text), quote=True))
-
-
-def _asset(name: str) -> str:
-    return resources.files("cptbench.publish").joinpath("templates", name).read_text(encoding="utf-8")
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    """Autoescaping is on as a safety net; every text goes through the ``h`` filter (``_h``) first."""
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("cptbench.publish"), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-    environment.filters["h"] = _h
-    return environment.get_template("leaderboard.html.j2")
+MANY_ROWS = 8
+"""From this many rows on, the trade-off plot comes before the ranking table (above it on a narrow screen)."""
 
 
 def _intro(board: Board) -> Markup:
@@ -394,79 +368,70 @@ def _intro(board: Board) -> Markup:
     return Markup(re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text))
 
 
+def visible_columns(board: Board) -> tuple[str, ...]:
+    """The metrics the page's table shows: the ranked one and forgetting (max); the others are in each row's details."""
+    return tuple(dict.fromkeys((board.sort, f"{Y_METRIC}[{board.family}]")))
+
+
+def _head(label: str, kind: str, higher: bool | None = None, sort: str | None = None) -> dict:
+    name, bracket, rest = label.partition("[")  # a line may break before the family: forgetting_max / [bpb] ↓
+    return {"name": name, "rest": bracket + rest, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort}
+
+
 def _board_view(board: Board) -> tuple[list[dict], list[dict]]:
-    """The board table's header cells and rows; a numeric cell carries its sort value (``""``: none)."""
-    kinds = [*_KINDS, *["num"] * len(board.columns), "text", "text"]
-    keys = [None] * len(_KINDS) + [*board.columns, None, None]
-    heads = []
-    for label, kind, key in zip(header_cells(board), kinds, keys):
-        higher = None if key is None else board.higher_is_better(key)
+    """The page's table: rank, name (the row id, cut to its column's width, whole on hover) and the
+    visible metrics (each cell with its sort value, ``""``: none); under each row a line that opens
+    its details: method, description, the other metrics, submitter..."""
+    keys = visible_columns(board)
+    heads = [_head("rank", "num"), _head("name", "text")]
+    for key in keys:
+        higher = board.higher_is_better(key)
         sort = None if key != board.sort else ("descending" if higher else "ascending")
-        heads.append({"label": label, "kind": kind, "higher": None if higher is None else int(higher), "sort": sort})
-    rows = []
+        heads.append(_head(f"{key} {arrow(higher)}", "num", higher, sort))
+    labels, rows = header_cells(board), []
     for row in board.rows:
-        values = [row.rank, *[None] * (len(_KINDS) - 1), *(row.summary.estimates[k] for k in board.columns), None, None]
-        cells = [
-            {"text": text, "num": kind == "num", "value": "" if value is None else repr(value), "link": j == _NAME_COLUMN}
-            for j, (text, kind, value) in enumerate(zip(row_cells(board, row), kinds, values))
+        cells = dict(zip(labels, row_cells(board, row)))
+        shown = {key: cells[f"{key} {arrow(board.higher_is_better(key))}"] for key in board.columns}
+        description = " / ".join(dict.fromkeys(description_of(e) for e in row.entries))
+        details = [
+            ("model", cells["model"]), ("method", cells["method"]), ("description", description),
+            ("budget", cells["budget"]), ("seeds", cells["seeds"]),
+            *((f"{key} {arrow(board.higher_is_better(key))}", shown[key]) for key in board.columns if key not in keys),
+            ("submitter", ", ".join(dict.fromkeys(e.header.submitter or DASH for e in row.entries))),
+            ("submitted", cells["submitted"]), ("verified", cells["verified"]),
         ]
-        rows.append({"id": row.first.id, "cells": cells})
+        summary = cells["method"] + ("" if description == cells["method"] else f" — {description}")
+        metric_cells = [{"text": shown[key], "value": _sort_value(row.summary.estimates[key])} for key in keys]
+        rows.append({"id": row.first.id, "name": row.id, "rank": row.rank, "metrics": metric_cells,
+                     "summary": f"{summary} · {cells['model']} · seeds {cells['seeds']}", "details": details})
     return heads, rows
 
 
-def _colour(delta: float, limit: float) -> tuple[str, bool]:
-    """Diverging colour of a gain vs the base row: blue = better, red = worse; (hex, dark?)."""
-    x = max(-1.0, min(1.0, delta / limit)) if limit else 0.0
-    target = (33, 102, 172) if x > 0 else (178, 24, 43)
-    rgb = [round(255 + (c - 255) * abs(x)) for c in target]
-    return "#{:02x}{:02x}{:02x}".format(*rgb), abs(x) > 0.6
+def _sort_value(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
-def _heatmap_view(entry: Entry) -> dict:
-    """The entry's matrix; cell colour = gain vs the base model (one scale per metric family), own = own stage."""
-    record = entry.submission
-    deltas = gain_deltas(matrix_from_record(record))
-    limits = {  # colour scale per metric family: bits-per-byte and accuracy do not share units
-        t.metric: max(abs(row[j]) for row in deltas for j, u in enumerate(record.tasks) if u.metric == t.metric)
-        for t in record.tasks
-    }
-    rows = []
-    for t, label in enumerate(row_labels(record.stages)):
-        cells = []
-        for j, value in enumerate(record.matrix[t]):
-            colour, dark = _colour(deltas[t][j], limits[record.tasks[j].metric])
-            style = f"background:{colour}" + (";color:#fff" if dark else "")
-            cells.append({"text": number(value, zero_sign=True), "style": style, "own": record.tasks[j].stage == t})
-        rows.append({"label": label, "cells": cells})
-    tasks = [{"name": t.name, "arrow": ARROW[Direction(t.direction)]} for t in record.tasks]
-    return {"tasks": tasks, "rows": rows}
+def board_points(board: Board) -> list[Point]:
+    """One point of the plasticity–forgetting plane per row: its seeds' mean and intervals, a short name."""
+    return [point(short_name([e.id for e in row.entries]), row.id, row.summary, board.family, is_naive(row.first.submission))
+            for row in board.rows]
 
 
-def _entry_view(entry: Entry) -> dict:
-    s, h = entry.submission, entry.header
-    packages = s.environment.get("packages") if isinstance(s.environment.get("packages"), dict) else {}
-    facts = [
-        ("model", f"{entry.model} ({s.model.source}, {s.model.parameters:,} parameters)"),
-        ("method", record_method_label(s)), ("description", h.method), ("submitter", h.submitter or DASH),
-        ("submitted", h.submitted.isoformat()), ("verified", _verified_fact(h)), ("budget", s.suite.budget), ("seed", s.seed),
-        ("recipes", ", ".join(sorted(s.recipes))), ("versions", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
-    ]
-    return {"id": entry.id, "facts": facts, "heatmap": _heatmap_view(entry)}
-
-
-def _verified_fact(header: SubmissionHeader) -> str:
-    v = header.verified
-    if v is None:
-        return "no: not re-evaluated (cptbench verify)"
-    return (f"rows {', '.join(map(str, v.rows))} re-evaluated by cptbench {v.cptbench_version} on {v.created[:10]}: "
-            f"{v.cells} cells agree within {v.tolerance:g} (largest difference {v.max_difference:.2g})")
+def _plot_note(board: Board, points: list[Point]) -> str:
+    x_title, y_title = axis_titles(board.family)
+    undrawn = [p.name for p in points if not p.drawn]
+    return (f"x = {x_title}, y = {y_title}: one point per row (its seeds' mean) with its 95 % intervals on both axes; "
+            "orange square: naive; the best corner is the bottom right. Hover a point for its name and values."
+            + (f" Not drawn ({X_METRIC} or {Y_METRIC} undefined): {', '.join(undrawn)}." if undrawn else ""))
 
 
 def render_html(board: Board) -> str:
-    """The self-contained page (CSS and JS inlined) of a board."""
+    """The self-contained page (CSS, JavaScript and the trade-off plot's SVG inlined) of a board."""
     heads, rows = _board_view(board)
-    return _template().render(
+    points = board_points(board)
+    return template().render(
         suite=board.suite.name, intro=_intro(board), heads=heads, rows=rows,
-        entries=[_entry_view(e) for e in board.entries],
-        css=Markup(_asset("leaderboard.css")), js=Markup(_asset("leaderboard.js")),
+        plot=Markup(tradeoff_svg(points, board.family)), plot_note=_plot_note(board, points),
+        plot_first=len(board.rows) >= MANY_ROWS, entries=[entry_view(e) for e in board.entries],
+        css=Markup(asset("leaderboard.css")), js=Markup(asset("leaderboard.js")),
     )

@@ -257,3 +257,59 @@ def test_seeds_of_one_configuration_share_a_row_and_ties_share_a_rank(smoke_run,
     assert pair["metrics"]["final[bpb]"]["value"] == pytest.approx(mean_final)
     readme = (boards / "crossdomain" / "README.md").read_text()
     assert f"| {', '.join(pair['ids'])} |" in readme and " ±" in readme
+
+
+# --- the page: read at a glance (the committed boards; no training) --------------------------
+
+
+def board_table(page: str) -> str:
+    start = page.index('<table class="board"')
+    return page[start:page.index("</table>", start)]
+
+
+def test_page_table_shows_rank_name_ranked_metric_and_forgetting_the_rest_in_details():
+    import re
+
+    from cptbench.publish.leaderboard import load_board, render_html, render_json
+    from cptbench.publish.submissions import record_method_label
+
+    board = load_board(REPO / "leaderboards", "facts")
+    page = render_html(board)
+    table = board_table(page)
+    heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]
+    assert heads == ["rank", "name", "final[logprob] ↑", "forgetting_max[logprob] ↓"]
+    assert table.count("<tbody>") == table.count('<tr class="more">') == len(board.rows) == 2
+    for row in board.rows:  # the name cell: the row id, whole on hover; the details: method, the other metrics, submitter
+        assert f'<td class="text name" title="{row.id}">' in table
+        details = table[table.index(f'id="row-{row.first.id}"'):].split("</tbody>")[0]
+        for key in ("plasticity[logprob] ↑", "bwt[logprob] ↑", "fwt[logprob] ↑", "general_retention[logprob] ↑",
+                    "submitter", "description", record_method_label(row.first.submission)):
+            assert f"{key}</" in details, key
+    # every facts entry was submitted with the default text: each says what it is instead
+    assert "naive sequential CPT" not in page
+    descriptions = {tuple(r["ids"]): r["description"] for r in json.loads(render_json(board))["rows"]}
+    assert descriptions[("facts-replay-s0", "facts-replay-s1", "facts-replay-s2")] == "naive + replay 25% (budget-neutral)"
+    assert descriptions[("facts-naive-s0", "facts-naive-s1", "facts-naive-s2")] == "naive"
+    # the trade-off plot: one point per row, naive marked, before the entries' heatmaps
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert svg.count('<g class="point') == 2
+    assert re.findall(r'<g class="point naive" data-name="([^"]+)"', svg) == ["facts-naive-s0, facts-naive-s1, facts-naive-s2"]
+    assert page.index("</table>") < page.index("<svg") < page.index("<h2>Entries</h2>")
+    assert "src=" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+
+
+def test_page_with_many_rows_puts_the_plot_first():
+    from cptbench.publish.leaderboard import MANY_ROWS, load_board, make_board, render_html
+    from cptbench.publish.submissions import Entry
+
+    board = load_board(REPO / "leaderboards", "facts")
+    first = board.rows[0].first
+    entries = []
+    for k in range(MANY_ROWS):  # seed 0 submitted again under another name: a row of its own
+        header = first.header.model_copy(update={"name": f"again-{k}", "method": "naive sequential CPT"})
+        entries.append(Entry(f"again-{k}", first.submission.model_copy(update={"submission": header})))
+    many = make_board(board.suite, entries)
+    page = render_html(many)
+    assert len(many.rows) == MANY_ROWS
+    assert page.index("<svg") < page.index('<table class="board"') < page.index("<h2>Entries</h2>")
+    assert page.count('<g class="point') == MANY_ROWS
