@@ -32,7 +32,7 @@ def verify(
             result = verify_run(plan, tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance, reporter=reporter)
     for line in result.disagreements:
         typer.echo(line)
-    verdict = "verified" if result.verified else f"NOT verified: {len(result.disagreements)} cells disagree"
+    verdict = "verified" if result.verified else f"NOT verified: {result.cells_disagreeing} cells disagree"
     typer.echo(f"{verdict} ({result.cells} cells re-evaluated, largest difference {result.max_difference:.3g}); wrote {result.path}")
     if not result.verified:
         raise typer.Exit(DISAGREEMENT_EXIT_CODE)

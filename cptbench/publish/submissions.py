@@ -46,6 +46,7 @@ from cptbench.data.sources import load_examples, pinned_hashes
 from cptbench.eval.kinds.base import TaskKind
 from cptbench.eval.kinds.registry import get_kind
 from cptbench.models.resolve import ALIASES, KNOWN_PARAMETERS
+from cptbench.publish.integrity import check_recomputable
 from cptbench.run.plan import Plan, PlannedStage, make_plan, method_label
 from cptbench.run.stage import examples_cap
 from cptbench.run.verify import MAX_VERIFY_TOLERANCE, VERIFICATION_NAME, record_sha256
@@ -200,6 +201,7 @@ def check_record(record: RunRecord, source: str, suite: Suite | None = None) -> 
     budget = suite.budgets[record.suite.budget]
     _check_eval_counts(record, suite, budget, source)
     _check_training(record, suite, budget, source)
+    check_recomputable(record, suite, source, SubmissionError)  # samples, names, tokens, claims (publish/integrity.py)
     return suite
 
 

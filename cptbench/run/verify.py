@@ -23,6 +23,7 @@ from cptbench.core.errors import RecordError
 from cptbench.core.io import write_json_atomic
 from cptbench.core.progress import Reporter
 from cptbench.core.records import RunRecord, load_verified_record
+from cptbench.core.samples import Samples
 from cptbench.core.spec import Suite
 from cptbench.models.checkpoints import check_checkpoint
 from cptbench.run.runner import RunConfig, run_suite
@@ -40,6 +41,7 @@ class Verification:
     max_difference: float
     disagreements: list[str]
     path: Path
+    cells_disagreeing: int = 0  # cells whose value or items differ (a cell may have both lines)
 
 
 def record_sha256(record_file: Path) -> str:
@@ -80,7 +82,7 @@ def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, 
     """Re-evaluate row 0 (base model) and the final row (kept checkpoint); compare every cell."""
     run_dir, record, loaded, rows = plan.run_dir, plan.record, plan.suite, plan.rows
     view = evaluation_view(loaded)
-    disagreements, differences = [], []
+    disagreements, differences, cells_disagreeing = [], [], 0
     backend = str(record.backend.get("backend", DEFAULT_BACKEND))
     for row, label, model in rows:
         # force: evaluated anew each time, since an earlier verification's cells prove nothing now
@@ -89,12 +91,20 @@ def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, 
                            backend_options=plan.backend_options, force=True)
         again = run_suite(config, reporter)
         redone = dict(zip((t.name for t in again.tasks), again.matrix[0]))
-        for task, stored in zip(record.tasks, record.matrix[row]):
+        redone_samples = dict(zip((t.name for t in again.tasks), (again.cell_samples() or [[None] * len(again.tasks)])[0]))
+        recorded_samples = (record.cell_samples() or [[None] * len(record.tasks)] * len(record.matrix))[row]
+        for task, stored, items in zip(record.tasks, record.matrix[row], recorded_samples):
             value = redone[task.name]
             differences.append(abs(value - stored))
+            before = len(disagreements)
             if not math.isclose(value, stored, rel_tol=tolerance, abs_tol=tolerance):
                 disagreements.append(f"matrix[{row}] ({label}) {task.name}: recorded {stored!r}, re-evaluated {value!r}")
-    verification = Verification(not disagreements, len(differences), max(differences), disagreements, run_dir / VERIFICATION_NAME)
+            problem = samples_disagree(items, redone_samples.get(task.name), tolerance)
+            if problem:
+                disagreements.append(f"samples[{row}] ({label}) {task.name}: {problem}")
+            cells_disagreeing += len(disagreements) > before
+    verification = Verification(not disagreements, len(differences), max(differences), disagreements, run_dir / VERIFICATION_NAME,
+                                cells_disagreeing)
     write_json_atomic(verification.path, {
         "verified": verification.verified,
         "cptbench_version": __version__,
@@ -107,6 +117,24 @@ def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, 
         "disagreements": disagreements,
     })
     return verification
+
+
+def samples_disagree(recorded: Samples | None, redone: Samples | None, tolerance: float) -> str | None:
+    """Where a cell's recorded per-item values differ from the re-evaluated ones (None: they agree).
+    The cell alone can hide a rewrite that keeps the sums: every item is compared."""
+    if recorded is None or redone is None:
+        return None if recorded is redone else f"recorded {'no' if recorded is None else len(recorded)} items, re-evaluated " \
+                                                f"{'none' if redone is None else len(redone)}"
+    if len(recorded) != len(redone):
+        return f"recorded {len(recorded)} items, re-evaluated {len(redone)}"
+    pairs = [("value", recorded.values, redone.values), ("weight", recorded.weights or (), redone.weights or ())]
+    for what, ours, theirs in pairs:
+        if len(ours) != len(theirs):
+            return f"recorded {'weights' if ours else 'no weights'}, re-evaluated {'weights' if theirs else 'none'}"
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            if not math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance):
+                return f"item {i}: recorded {what} {a!r}, re-evaluated {b!r}"
+    return None
 
 
 def _rows_to_verify(run_dir: Path, record: RunRecord) -> list[tuple[int, str, str]]:

@@ -124,3 +124,18 @@ def test_submit_carries_only_a_verification_of_this_very_record(finished_run, tm
     (run_dir / "verification.json").write_text(json.dumps({**written, "verified": False, "disagreements": ["matrix[2] x"]}))
     with pytest.raises(SubmissionError, match="verified is not true"):
         verification_of(record_file)
+
+
+def test_items_rewritten_with_the_same_sums_are_caught(finished_run, tmp_path):
+    """A rewrite that keeps every cell, detail and metric (the items of a bpb cell shuffled between
+    documents of the same size is invisible to the board) differs from the re-evaluated items."""
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    path = run_dir / "record.json"
+    raw = json.loads(path.read_text())
+    values = raw["samples"][-1][0]["values"]
+    raw["samples"][-1][0]["values"] = [values[0] + values[1] - v for v in values[:2]] + values[2:]  # same sum
+    path.write_text(json.dumps(raw))
+    result = verify(suite, run_dir)
+    assert result.exit_code == 1, result.output
+    assert "samples[2] (science) politics_bpb: item 0: recorded value" in result.output
+    assert "NOT verified: 1 cells disagree" in result.output

@@ -3,6 +3,7 @@ number (a ``Cell``) with the details it was computed from."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -66,11 +67,38 @@ class TaskKind:
         """How many items the budget allows (None: all)."""
         return getattr(budget, self.budget_cap)
 
+    def sample_problem(self, task: TaskSpec, details: Mapping[str, float], samples: Samples,
+                       documents: Sequence[str] | None) -> str | None:
+        """What is wrong with a stored cell's per-item ``samples`` given its ``details`` (and, when
+        known, the ``documents`` it scored, as the suite and budget give them), checked without a
+        model; None when they agree. Every kind: one item per scored item."""
+        count = details.get(self.count_detail)
+        if count is not None and len(samples) != count:
+            return f"{len(samples)} items, details.{self.count_detail} is {count!r}"
+        return None
+
     def recomputed(self, task: TaskSpec, details: Mapping[str, float]) -> dict[str, float]:
         """What a stored cell's details determine, recomputed from them: ``value`` (the cell) and any
         derived detail, so that a record's cells can be checked against the sums they came from.
         Empty when the details do not determine the value (missing keys raise ``KeyError``)."""
         return {}
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def accuracy_problem(kind: TaskKind, task: TaskSpec, details: Mapping[str, float], samples: Samples,
+                     documents: Sequence[str] | None) -> str | None:
+    """An accuracy cell's items are hits: each 0 or 1, as many as ``items``, summing to ``correct``."""
+    problem = TaskKind.sample_problem(kind, task, details, samples, documents)
+    if problem or samples.weights is not None:
+        return problem or "weights: an accuracy item weighs 1 (no weights)"
+    if any(v not in (0.0, 1.0) for v in samples.values):
+        return "values: an accuracy item is 0 or 1"
+    if "correct" in details and not close(math.fsum(samples.values), details["correct"]):
+        return f"values sum to {math.fsum(samples.values):g}, details.correct is {details['correct']!r}"
+    return None
 
 
 def choice_accuracy(backend: Backend, groups: Sequence[Sequence], answers: Sequence[int], context: EvalContext) -> Cell:

@@ -9,7 +9,7 @@ from cptbench.core.matrix import Direction
 from cptbench.data.corpus import spread
 from cptbench.data.sources import load_choices
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, choice_accuracy
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, accuracy_problem, choice_accuracy
 
 
 class MultipleChoice(TaskKind):
@@ -27,6 +27,8 @@ class MultipleChoice(TaskKind):
     def score(self, backend, task, items, context) -> Cell:
         groups = [[LoglikelihoodRequest(i.context, i.delimiter + c) for c in i.choices] for i in items]
         return choice_accuracy(backend, groups, [i.answer for i in items], context)
+
+    sample_problem = accuracy_problem  # hits: 0 or 1 each, summing to correct
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["correct"] / details["items"]}

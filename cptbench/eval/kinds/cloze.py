@@ -11,7 +11,7 @@ from cptbench.core.matrix import Direction
 from cptbench.data.probes import cloze_items
 from cptbench.data.sources import get_source
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, choice_accuracy
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, accuracy_problem, choice_accuracy
 
 
 class Cloze(TaskKind):
@@ -32,6 +32,8 @@ class Cloze(TaskKind):
     def score(self, backend, task, items, context) -> Cell:
         groups = [[LoglikelihoodRequest(i.context, c + i.rest) for c in i.candidates] for i in items]
         return choice_accuracy(backend, groups, [i.answer for i in items], context)
+
+    sample_problem = accuracy_problem  # hits: 0 or 1 each, summing to correct
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["correct"] / details["items"]}

@@ -8,7 +8,7 @@ from cptbench.data.corpus import spread
 from cptbench.data.pubmedqa import DECISION_CHOICES, decision_context
 from cptbench.data.sources import load_examples
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, choice_accuracy
+from cptbench.eval.kinds.base import Cell, TaskInputs, TaskKind, accuracy_problem, choice_accuracy
 
 
 class Decision(TaskKind):
@@ -25,6 +25,8 @@ class Decision(TaskKind):
         groups = [[LoglikelihoodRequest(decision_context(e), c) for c in DECISION_CHOICES] for e in items]
         answers = [[c.strip() for c in DECISION_CHOICES].index(e.decision) for e in items]
         return choice_accuracy(backend, groups, answers, context)
+
+    sample_problem = accuracy_problem  # hits: 0 or 1 each, summing to correct
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["correct"] / details["items"]}

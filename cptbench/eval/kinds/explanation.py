@@ -48,6 +48,15 @@ class Explanation(TaskKind):
         }, Samples.of(scores))
 
 
+    def sample_problem(self, task, details, samples, documents) -> str | None:
+        """Each item a score in the metric's range: cosine in [-1, 1], ROUGE-L F1 in [0, 1]."""
+        problem = TaskKind.sample_problem(self, task, details, samples, documents)
+        low = -1.0 if task.metric == "cosine" else 0.0
+        if problem is None and not all(low - 1e-6 <= v <= 1.0 + 1e-6 for v in samples.values):
+            problem = f"values: a {task.metric} score lies in [{low:g}, 1]"
+        return problem
+
+
 def _answers(backend, examples, generations: dict) -> list[str]:
     """Greedy answers, reused when this checkpoint already answered the same questions."""
     key = tuple(e.id for e in examples)

@@ -62,6 +62,14 @@ class LmEval(TaskKind):
         done(context, len(items))
         return cell
 
+    def sample_problem(self, task, details, samples, documents) -> str | None:
+        if task.lmeval.metric == "bits_per_byte":  # (bits, bytes) per document, as for bpb; no sums in details
+            from cptbench.eval.kinds.bpb import document_bits_problem
+
+            return document_bits_problem(self, task, {k: v for k, v in details.items() if k not in ("bytes", "nll")},
+                                         samples, documents)
+        return TaskKind.sample_problem(self, task, details, samples, documents)
+
     def recomputed(self, task, details) -> dict[str, float]:
         # lm-eval reports byte_perplexity = 2 ** bits_per_byte beside it (both from the same sums)
         if task.lmeval.metric != "bits_per_byte":

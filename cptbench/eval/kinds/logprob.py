@@ -9,7 +9,7 @@ import math
 
 from cptbench.core.samples import Samples
 from cptbench.eval.backends.base import LoglikelihoodRequest
-from cptbench.eval.kinds.base import Cell, done
+from cptbench.eval.kinds.base import Cell, TaskKind, close, done
 from cptbench.eval.kinds.choice import MultipleChoice
 
 
@@ -28,3 +28,14 @@ class AnswerLogprob(MultipleChoice):
 
     def recomputed(self, task, details) -> dict[str, float]:
         return {"value": details["sum_logprob"] / details["items"]}
+
+    def sample_problem(self, task, details, samples, documents) -> str | None:
+        """Each item a log-probability (at most 0), summing to ``sum_logprob``."""
+        problem = TaskKind.sample_problem(self, task, details, samples, documents)
+        if problem or samples.weights is not None:
+            return problem or "weights: a log-probability item weighs 1 (no weights)"
+        if any(v > 1e-6 for v in samples.values):
+            return "values: a log-probability is at most 0"
+        if "sum_logprob" in details and not close(math.fsum(samples.values), details["sum_logprob"]):
+            return f"values sum to {math.fsum(samples.values)!r}, details.sum_logprob is {details['sum_logprob']!r}"
+        return None
