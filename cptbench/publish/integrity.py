@@ -43,9 +43,11 @@ class IntegrityError(CptbenchError):
     """A record that disagrees with what can be recomputed from it (exit 2)."""
 
 
-def check_recomputable(record: RunRecord, suite: Suite, source: str, error: type[CptbenchError] = IntegrityError) -> None:
+def check_recomputable(record: RunRecord, suite: Suite, source: str, error: type[CptbenchError] = IntegrityError,
+                       plan=None) -> None:
     """Every check of this module on ``record`` (already checked against ``suite`` by name, hash,
-    stages, tasks and cells)."""
+    stages, tasks and cells); ``plan``: the plan its method ran (``run.plan``; None: the data order
+    is not checked)."""
     try:
         check_model_name(record.model.reference)
     except ValueError as exc:
@@ -55,7 +57,8 @@ def check_recomputable(record: RunRecord, suite: Suite, source: str, error: type
     budget = suite.budgets[record.suite.budget]
     _check_samples(record, suite, budget, source, error)
     _check_token_counts(record, suite, budget, source, error)
-    _check_order_hashes(record, suite, budget, source, error)
+    if plan is not None:
+        _check_order_hashes(record, suite, budget, plan, source, error)
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -166,6 +169,11 @@ def _inputs(path: Path, content_hash: str, task_name: str, budget: Budget) -> tu
 
 # --- tokens ------------------------------------------------------------------------------------
 
+def _shown(record: RunRecord) -> str:
+    """The model's name as a board shows it (a local directory by its last component)."""
+    return Path(record.model.reference).name if record.model.source == "local" else record.model.reference
+
+
 # names a leaderboard shows -> the alias whose tokenizer they use (lower case)
 TOKENIZER_ALIASES = {
     "smollm2-135m-instruct": "smollm2-135m-instruct",
@@ -179,9 +187,7 @@ TOKENIZER_ALIASES = {
 def _check_token_counts(record: RunRecord, suite: Suite, budget: Budget, source: str, error: type[CptbenchError]) -> None:
     """For a model with a known tokenizer on this machine: every bits-per-byte cell's ``tokens``
     equals the evaluated documents' token count under that tokenizer."""
-    from cptbench.publish.submissions import shown_model
-
-    alias = TOKENIZER_ALIASES.get(shown_model(record.model).strip().lower())
+    alias = TOKENIZER_ALIASES.get(_shown(record).strip().lower())
     tokenizer = alias_tokenizer(alias) if alias and record.trainer is None else None
     if tokenizer is None:
         return
@@ -234,20 +240,19 @@ class _Counter:
 # --- data order --------------------------------------------------------------------------------
 
 
-def _check_order_hashes(record: RunRecord, suite: Suite, budget: Budget, source: str, error: type[CptbenchError]) -> None:
+def _check_order_hashes(record: RunRecord, suite: Suite, budget: Budget, plan, source: str,
+                        error: type[CptbenchError]) -> None:
     """Each stage's data order rebuilt as the run built it (``run.stage.stage_rows``) from the suite,
     budget, seed and method; compared with the record's ``data_order_hash``."""
     import types
 
-    from cptbench.publish.submissions import _plan, shown_model
     from cptbench.run.runner import load_stage_data, stage_data
     from cptbench.run.stage import stage_rows
 
     if record.trainer is not None:  # trained elsewhere on an export: the manifest's tokenizer counted the caps
         return
-    alias = TOKENIZER_ALIASES.get(shown_model(record.model).strip().lower())
+    alias = TOKENIZER_ALIASES.get(_shown(record).strip().lower())
     tokenizer = alias_tokenizer(alias) if alias else None
-    plan = _plan(record, suite, source)
     wanted = [planned for planned in plan.stages if planned.stage.kind != "cpt" or tokenizer is not None]
     if not wanted:
         return

@@ -201,7 +201,7 @@ def check_record(record: RunRecord, source: str, suite: Suite | None = None) -> 
     budget = suite.budgets[record.suite.budget]
     _check_eval_counts(record, suite, budget, source)
     _check_training(record, suite, budget, source)
-    check_recomputable(record, suite, source, SubmissionError)  # samples, names, tokens, claims (publish/integrity.py)
+    check_recomputable(record, suite, source, SubmissionError, _plan(record, suite, source))  # publish/integrity.py
     return suite
 
 
