@@ -32,8 +32,8 @@ from typing import TypeVar
 from pydantic import BaseModel, Field, FiniteFloat, NonNegativeFloat, PositiveInt
 
 from cptbench.core.constants import RECORD_NAME
-from cptbench.core.errors import ConfigError, RecordError
-from cptbench.core.io import Strict, read_json_object, validate
+from cptbench.core.errors import ConfigError, CptbenchError, RecordError
+from cptbench.core.io import Strict, cannot_write, read_json_object, validate
 from cptbench.core.records import StageTraining
 from cptbench.core.samples import SamplesModel
 
@@ -191,9 +191,12 @@ class RunDir:
         write_json_atomic(self.config, {"hash": config_hash, "fingerprint": fingerprint})
 
     def append_log(self, line: str) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a", encoding="utf-8") as handle:
-            handle.write(line.rstrip() + "\n")
+        try:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a", encoding="utf-8") as handle:
+                handle.write(line.rstrip() + "\n")
+        except OSError as exc:  # a full disk mid-run: one line, like every other write
+            raise CptbenchError(cannot_write(self.log, exc)) from None
 
 
 class _Tampered(RecordError):

@@ -226,6 +226,11 @@ def test_a_full_disk_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(CptbenchError, match="cannot write \\(no space left on the device\\)"):
         write_json_atomic(tmp_path / "x.json", {"a": 1})
     assert list(tmp_path.iterdir()) == []  # the temp file is gone too
+    from cptbench.run.store import RunDir
+
+    monkeypatch.setattr(Path, "open", full)
+    with pytest.raises(CptbenchError, match="run.log: cannot write \\(no space left on the device\\)"):
+        RunDir(tmp_path / "run").append_log("a line the disk has no room for")
 
 
 def test_sweep_on_slurm_without_sbatch_writes_nothing(tmp_path, monkeypatch):
