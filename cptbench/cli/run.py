@@ -45,6 +45,12 @@ def run(
                                   "torchrun with gloo on CPU, accelerate launch on GPUs); the same global batch and tokens as one."),
     accelerate_config: str = typer.Option(None, "--accelerate-config", help="Accelerate config for --processes on GPUs: "
                                           "ddp, fsdp, deepspeed_zero2 (trainers/accelerate/) or a YAML path."),
+    nodes: int = typer.Option(1, "--nodes", min=1, help="Train each stage on M nodes, --processes on each: start the same "
+                              "command on every node with its --node-rank; node 0 is the run, the others join its stages "
+                              "(the run directory must be on a file system every node sees)."),
+    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank, 0 to M-1 (with --nodes M)."),
+    main_address: str = typer.Option("127.0.0.1", "--main-address", help="Node 0's address: the stages' rendezvous (with --nodes)."),
+    main_port: int = typer.Option(29500, "--main-port", help="The rendezvous port on node 0 (with --nodes)."),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -56,11 +62,13 @@ def run(
     from cptbench.config.suites import load_suite
     from cptbench.core.constants import RECORD_NAME
     from cptbench.publish.report import run_summary, seeds_markdown
+    from cptbench.run.nodes import Nodes, follow_run
     from cptbench.run.processes import accelerate_config_path
     from cptbench.run.runner import RunConfig, run_suite
 
     with handled():
         refuse_inside_launcher(processes)
+        node = Nodes(nodes, node_rank, main_address, main_port)
         loaded = load_suite(suite)
         chosen = loaded.budget(budget)
         if eval_every is not None:
@@ -71,12 +79,17 @@ def run(
         for each in chosen_seeds:
             name = _default_name(loaded.name, chosen.name, model, each, method, order, replay, overrides)
             target = (Path(f"{out}-s{each}") if seeds is not None else out) if out else Path("runs") / name
+            if not node.main:  # node 0 runs it; this node joins each stage's training
+                follow_run(target, node, processes, accelerate_config_path(accelerate_config) if accelerate_config else None,
+                           typer.echo)
+                continue
             quiet_libraries(target / "logs" / "run.log")
             config = RunConfig(suite=loaded, budget=chosen, model=model, seed=each, out_dir=target, force=force,
                                method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
                                recipe_overrides=overrides, backend=backend,
                                backend_options=backend_options(backend_option, vllm_url), processes=processes,
-                               accelerate_config=accelerate_config_path(accelerate_config) if accelerate_config else None)
+                               accelerate_config=accelerate_config_path(accelerate_config) if accelerate_config else None,
+                               nodes=node if node.count > 1 else None)
             with RichReporter() as reporter:
                 records.append(run_suite(config, reporter))
             outs.append(target)

@@ -36,6 +36,8 @@ def sweep(
                                     "local: none). A job that reaches it is requeued and its run resumes."),
     gpus_per_node: int = typer.Option(None, "--gpus-per-node", min=0, help="Slurm: GPUs per job."),
     cpus_per_task: int = typer.Option(None, "--cpus-per-task", min=1, help="Slurm: CPU cores per job."),
+    nodes: int = typer.Option(None, "--nodes", min=1, help="Slurm: nodes per job; each stage trains on all of them, "
+                              "--processes on each (srun starts one cptbench run per node; node 0 runs the point)."),
     recipe: list[str] = typer.Option([], "--recipe", help="NAME=PATH, passed to every run (repeatable)."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
@@ -64,7 +66,7 @@ def sweep(
         grid = make_grid(suite, budget, model, parse_seeds(seeds), methods, orders, recipes=recipe, backend=backend,
                          backend_options=backend_option, processes=processes, eval_every=eval_every,
                          accelerate_config=accelerate_config)
-        options = ExecutorOptions(executor, max_parallel, timeout_min, slurm_partition, gpus_per_node, cpus_per_task)
+        options = ExecutorOptions(executor, max_parallel, timeout_min, slurm_partition, gpus_per_node, cpus_per_task, nodes)
         where = SweepDir(out or Path("runs") / f"sweep-{grid.suite_name}-{grid.budget}-{Path(grid.model).name}")
         if dry_run:
             for point in grid.points(where.root):

@@ -18,10 +18,12 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from cptbench.core.errors import CptbenchError, TrainingError
 from cptbench.core.io import write_json_atomic
+from cptbench.run.nodes import Nodes, accelerate_rendezvous, torchrun_rendezvous
 from cptbench.run.stage import StageJob, StageRows
 from cptbench.train.common import TrainResult
 
@@ -29,18 +31,28 @@ POLL_SECONDS = 0.5
 ERRORS = {cls.__name__: cls for cls in CptbenchError.__subclasses__()}  # a worker's error, re-raised here by name
 
 
-def launch_command(processes: int, job_file: Path, accelerate_config: Path | None) -> list[str]:
+def launch_command(processes: int, job_file: Path, accelerate_config: Path | None, *, nodes: Nodes | None = None,
+                   token: str = "") -> list[str]:
+    """This node's launcher for ``processes`` workers on ``job_file``; with several ``nodes``, one of
+    theirs (``cptbench.run.nodes``: torchrun's c10d rendezvous ``token``, or accelerate's machine rank)."""
     import torch
 
     worker = ["cptbench.run.worker", str(job_file)]
+    several = nodes is not None and nodes.count > 1
     if accelerate_config is None and not torch.cuda.is_available():
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m", *worker]
+        rendezvous = torchrun_rendezvous(nodes, token) if several else ["--standalone"]
+        return [sys.executable, "-m", "torch.distributed.run", *rendezvous, f"--nproc_per_node={processes}", "-m", *worker]
     config = ["--config_file", str(accelerate_config)] if accelerate_config else ["--multi_gpu"]
-    return [sys.executable, "-m", "accelerate.commands.launch", *config, "--num_processes", str(processes), "--module", *worker]
+    world = processes * nodes.count if several else processes
+    machines = accelerate_rendezvous(nodes) if several else []
+    return [sys.executable, "-m", "accelerate.commands.launch", *config, "--num_processes", str(world), *machines,
+            "--module", *worker]
 
 
 def train_in_processes(job: StageJob, built: StageRows, common: dict) -> TrainResult:
-    """Train ``built`` as ``train_rows`` would, in ``job.processes`` processes; the same result."""
+    """Train ``built`` as ``train_rows`` would, in ``job.processes`` processes (on each of
+    ``job.nodes``: the other nodes join through the job file, ``cptbench.run.nodes``); the same result."""
+    nodes, token = job.nodes or Nodes(), uuid.uuid4().hex  # the token names the stage's rendezvous
     folder = job.work_dir.with_name(job.work_dir.name + "-launch")
     shutil.rmtree(folder, ignore_errors=True)  # an earlier attempt's files say nothing about this one
     folder.mkdir(parents=True)
@@ -48,30 +60,37 @@ def train_in_processes(job: StageJob, built: StageRows, common: dict) -> TrainRe
     write_json_atomic(paths["job"], {
         "kind": built.kind, "rows": list(built.rows), "recipe": job.recipe.model_dump(mode="json"),
         "start": str(job.start), "checkpoint": str(job.checkpoint), "work_dir": str(job.work_dir),
-        "seed": common["seed"], "first_stage": common["first_stage"], "processes": job.processes,
+        "seed": common["seed"], "first_stage": common["first_stage"], "processes": job.processes * nodes.count,
         "progress": str(paths["progress"]), "result": str(paths["result"]), "error": str(paths["error"]),
+        "token": token, "nodes": nodes.count, "processes_per_node": job.processes,
     })
     log = job.work_dir.parent.parent / "logs" / f"train-{job.work_dir.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = launch_command(job.processes, paths["job"], job.accelerate_config)
+    command = launch_command(job.processes, paths["job"], job.accelerate_config, nodes=nodes, token=token)
     with log.open("ab") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_killed_with_us())
-        code = _follow(process, paths["progress"], common["progress"])
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=killed_with_us())
+        code = _follow(process, paths["progress"], common["progress"], (folder / "alive", token) if nodes.count > 1 else None)
     saved = _read(paths["error"])
     if saved is not None:
         raise ERRORS.get(saved["type"], TrainingError)(saved["message"])
     result = _read(paths["result"])
     if code != 0 or result is None:
-        raise TrainingError(f"{log}: the {job.processes} training processes exited with code {code}; the log says why")
+        where = f" on each of {nodes.count} nodes" if nodes.count > 1 else ""
+        raise TrainingError(f"{log}: the {job.processes} training processes{where} exited with code {code}; the log says why")
     shutil.rmtree(folder, ignore_errors=True)
     return TrainResult(**{**result, "checkpoint": Path(result["checkpoint"]),
                           **{k: tuple(result[k]) for k in ("losses", "learning_rates")}})
 
 
-def _follow(process: subprocess.Popen, progress_file: Path, progress) -> int:
-    """Wait for the launcher, passing the workers' step counts to ``progress``."""
-    seen = 0
+def _follow(process: subprocess.Popen, progress_file: Path, progress, alive: tuple[Path, str] | None = None) -> int:
+    """Wait for the launcher, passing the workers' step counts to ``progress``; meanwhile write
+    ``alive = (file, token)``: the token and a counter (other nodes join only a launch whose counter
+    moves, ``cptbench.run.nodes``)."""
+    seen, beats = 0, 0
     while True:
+        if alive is not None:
+            beats += 1
+            alive[0].write_text(f"{alive[1]} {beats}")
         code = process.poll()
         saved = _read(progress_file)
         if saved is not None and saved["step"] > seen:
@@ -90,7 +109,7 @@ def _read(path: Path) -> dict | None:
         return None
 
 
-def _killed_with_us():
+def killed_with_us():
     """What the launcher's child runs before exec: ask for SIGKILL when this process dies (Linux
     ``PR_SET_PDEATHSIG``). Resolved here, in the parent: a forked child must not import."""
     if not sys.platform.startswith("linux"):

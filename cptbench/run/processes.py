@@ -32,3 +32,11 @@ def accelerate_config_path(name_or_path: str) -> Path:
     """A shipped Accelerate config by name (``fsdp`` -> ``trainers/accelerate/fsdp.yaml``) or a path."""
     candidate = Path(name_or_path)
     return candidate if candidate.suffix in {".yaml", ".yml"} else recipes_dir() / "accelerate" / f"{name_or_path}.yaml"
+
+
+def training_processes(config) -> dict[str, int]:
+    """The record's ``environment`` entries for a run whose stages trained in several processes:
+    how many in all (``training_processes``) and on how many nodes (``training_nodes``)."""
+    nodes = config.nodes.count if config.nodes else 1
+    world = config.processes * nodes
+    return {**({"training_processes": world} if world > 1 else {}), **({"training_nodes": nodes} if nodes > 1 else {})}

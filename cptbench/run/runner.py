@@ -37,8 +37,10 @@ from cptbench.eval.scoring import evaluate_task
 from cptbench.models.resolve import ResolvedModel, resolve_model
 from cptbench.run.attempts import Attempts
 from cptbench.run.lock import run_lock
+from cptbench.run.nodes import Nodes
 from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
 from cptbench.run.prechecks import check_model_fit, check_stages
+from cptbench.run.processes import training_processes
 from cptbench.run.provenance import check_seed, environment, make_deterministic
 from cptbench.run.store import RunDir, writable_folder
 from cptbench.train.recipes import Recipe
@@ -67,6 +69,7 @@ class RunConfig:
     manifest: Path | None = None  # evaluate-sequence: the export manifest they were trained on
     processes: int = 1  # > 1: each stage trained by that many processes (cptbench/run/launch.py)
     accelerate_config: Path | None = None  # the Accelerate config those processes are launched with
+    nodes: Nodes | None = None  # --nodes M > 1: each stage trained on M nodes (cptbench/run/nodes.py); this is node 0
 
     @property
     def external(self) -> bool:
@@ -104,6 +107,7 @@ class RunConfig:
             "method": self.method_ref(order).model_dump(mode="json"),
             **self._curves(),
             **({"processes": self.processes} if self.processes > 1 else {}),  # DDP reduces in another order
+            **({"nodes": self.nodes.count} if self.nodes else {}),
         }
 
     def _curves(self) -> dict[str, object]:
@@ -185,10 +189,11 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
-    if config.processes > 1:
+    if config.processes > 1 or config.nodes:
         from cptbench.run.processes import check_processes
 
-        check_processes(config.processes, config.accelerate_config, recipes, config.suite, config.budget)
+        world = config.processes * (config.nodes.count if config.nodes else 1)
+        check_processes(world, config.accelerate_config, recipes, config.suite, config.budget)
     hashes: dict[str, str] = {}
     eval_sets: dict[str, tuple[str, ...]] = {}
     for task in config.suite.tasks:
@@ -358,7 +363,8 @@ class _StageLoop:
         checkpoint = self.run.checkpoint(stage.index, stage.name)
         job = StageJob(stage_data(self.config, planned, load_tokenizer(start)), recipe=inputs.recipes[stage.recipe],
                        start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
-                       processes=self.config.processes, accelerate_config=self.config.accelerate_config)
+                       processes=self.config.processes, accelerate_config=self.config.accelerate_config,
+                       nodes=self.config.nodes)
         self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
 
         def progress(step: int, total: int) -> None:
@@ -443,7 +449,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
         seed=config.seed,
         recipes={name: recipe.model_dump(mode="json") for name, recipe in inputs.recipes.items()},
         backend=loop.backend_settings,
-        environment={**environment(determinism), **({"training_processes": config.processes} if config.processes > 1 else {})},
+        environment={**environment(determinism), **training_processes(config)},
         data=inputs.data_hashes,
         stages=list(matrix.stages),
         tasks=[{"name": c.name, "metric": c.metric, "direction": c.direction.value, "stage": c.stage} for c in columns],

@@ -11,6 +11,7 @@ from pathlib import Path
 from cptbench.core.records import StageTraining
 from cptbench.core.spec import Budget
 from cptbench.data.corpus import Corpus, Examples, Texts, user_turn
+from cptbench.run.nodes import Nodes
 from cptbench.run.plan import PlannedStage
 from cptbench.train.common import StepProgress
 
@@ -38,6 +39,7 @@ class StageJob:
     work_dir: Path
     processes: int = 1  # > 1: trained by that many processes (cptbench/run/launch.py)
     accelerate_config: Path | None = None  # an Accelerate config file for the launch (GPU: DDP, FSDP, DeepSpeed)
+    nodes: Nodes | None = None  # several: this node's place among those training each stage (cptbench/run/nodes.py)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
     common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
     built = stage_rows(job.data, data)
-    if job.processes > 1 or job.accelerate_config is not None:  # an Accelerate config launches even one process
+    if job.processes > 1 or job.accelerate_config is not None or job.nodes is not None:  # launched (cptbench/run/launch.py)
         from cptbench.run.launch import train_in_processes
 
         result = train_in_processes(job, built, common)

@@ -42,10 +42,11 @@ class RunPoint(submitit.helpers.Checkpointable):
     the same call when the job is preempted or times out, and the same command resumes the run
     directory; stdout and stderr go to submitit's log files."""
 
-    def __init__(self, argv: tuple[str, ...], record: Path, env: dict[str, str | None] | None = None) -> None:
+    def __init__(self, argv: tuple[str, ...], record: Path, env: dict[str, str | None] | None = None, nodes: int = 1) -> None:
         self.argv = list(argv)
         self.record = str(record)
         self.env = dict(env or {})  # variables to set in the run's environment (None: unset it)
+        self.nodes = nodes  # > 1: one task per node (srun), each the same run with its --node-rank
 
     def __call__(self) -> str:
         env = dict(os.environ)
@@ -57,9 +58,22 @@ class RunPoint(submitit.helpers.Checkpointable):
         # The preemption signal is submitit's to handle here (checkpoint, requeue, exit, which kills the
         # run); Slurm sends it to every process of the job, and the run must not die of it first.
         signal_name = os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2")
-        command = ["/bin/sh", "-c", f"trap '' {signal_name}; exec \"$@\"", "cptbench-run", *self.argv]
+        argv = list(self.argv)
+        if getattr(self, "nodes", 1) > 1:  # (a job pickled before nodes existed has no such attribute)
+            task = submitit.JobEnvironment()
+            argv += node_arguments(self.nodes, task.global_rank, task.hostnames, task.raw_job_id)
+        command = ["/bin/sh", "-c", f"trap '' {signal_name}; exec \"$@\"", "cptbench-run", *argv]
         subprocess.run(command, check=True, env=env, start_new_session=True)
         return self.record
+
+
+def node_arguments(nodes: int, rank: int, hostnames, job_id: str) -> list[str]:
+    """A point's ``cptbench run`` options on the task of rank ``rank`` (one task per node): node 0,
+    the job's first host, runs it and the others join its stages (cptbench/run/nodes.py). The
+    rendezvous port comes from the job id, so that two jobs sharing a host do not collide."""
+    digits = "".join(c for c in str(job_id) if c.isdigit()) or "0"
+    return ["--nodes", str(nodes), "--node-rank", str(rank), "--main-address", hostnames[0],
+            "--main-port", str(29500 + int(digits) % 1000)]
 
 
 @dataclass(frozen=True)
@@ -70,12 +84,13 @@ class ExecutorOptions:
     partition: str | None = None
     gpus_per_node: int | None = None
     cpus_per_task: int | None = None
+    nodes: int | None = None  # Slurm: nodes per job, one task (one cptbench run) on each
 
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
             raise ConfigError(f"--executor {self.kind}: expected one of {', '.join(EXECUTORS)}")
         slurm_only = {"--slurm-partition": self.partition, "--gpus-per-node": self.gpus_per_node,
-                      "--cpus-per-task": self.cpus_per_task}
+                      "--cpus-per-task": self.cpus_per_task, "--nodes": self.nodes if (self.nodes or 1) > 1 else None}
         given = [flag for flag, value in slurm_only.items() if value is not None]
         if self.kind == "local" and given:
             raise ConfigError(f"{given[0]}: applies to --executor slurm only")
@@ -103,6 +118,8 @@ def make_executor(options: ExecutorOptions, folder: Path) -> submitit.Executor:
     executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
     wanted = {"slurm_partition": options.partition, "gpus_per_node": options.gpus_per_node,
               "cpus_per_task": options.cpus_per_task, "slurm_array_parallelism": options.max_parallel}
+    if (options.nodes or 1) > 1:  # srun starts one task per node; one that fails ends the others
+        wanted |= {"nodes": options.nodes, "tasks_per_node": 1, "slurm_srun_args": ["--kill-on-bad-exit=1"]}
     executor.update_parameters(name="cptbench-sweep", timeout_min=options.timeout_min or SLURM_TIMEOUT_MIN,
                                **{k: v for k, v in wanted.items() if v is not None})
     return executor

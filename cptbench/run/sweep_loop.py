@@ -74,7 +74,7 @@ def run_sweep(where: SweepDir, state: SweepFile, options: ExecutorOptions, on_ev
             todo.append(point)
     executor = make_executor(options, where.jobs) if todo else None
     if todo and options.kind == "slurm":  # one array; Slurm queues it, --max-parallel at a time
-        for point, job in zip(todo, _submit_array(executor, todo)):
+        for point, job in zip(todo, _submit_array(executor, todo, options.nodes or 1)):
             state = where.with_job(state, point.name, "slurm", job.job_id)
             waiting[point.name] = _Waiting(point, job.done)
             event("submitted", point, f"slurm job {job.job_id}")
@@ -98,10 +98,10 @@ def run_sweep(where: SweepDir, state: SweepFile, options: ExecutorOptions, on_ev
     return outcome
 
 
-def _submit_array(executor, points: list[Point]) -> list:
+def _submit_array(executor, points: list[Point], nodes: int = 1) -> list:
     try:
         with executor.batch():
-            jobs = [executor.submit(RunPoint(p.argv, record_path(p))) for p in points]
+            jobs = [executor.submit(RunPoint(p.argv, record_path(p), nodes=nodes)) for p in points]
     except Exception as exc:  # noqa: BLE001 - sbatch's refusal, whatever submitit wraps it in: one line
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
         raise SweepError(f"--executor slurm: the job array was not submitted: {lines[-1]}") from None
