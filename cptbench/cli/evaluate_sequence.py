@@ -13,7 +13,9 @@ from cptbench.cli.options import (
     VLLM_URL_HELP,
     backend_options,
     method_option,
+    method_spec,
     order_option,
+    replay_extra_option,
     replay_option,
     seed_option,
 )
@@ -31,6 +33,7 @@ def evaluate_sequence(
     method: str = method_option(),
     order: str = order_option(),
     replay: float = replay_option(),
+    replay_extra: bool = replay_extra_option(),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=BACKEND_HELP),
     vllm_url: str = typer.Option(None, "--vllm-url", help=VLLM_URL_HELP),
     backend_option: list[str] = typer.Option([], "--backend-option", help=BACKEND_OPTION_HELP),
@@ -52,7 +55,7 @@ def evaluate_sequence(
         loaded = load_suite(suite)
         quiet_libraries(out / "logs" / "run.log")
         config = RunConfig(suite=loaded, budget=loaded.budget(budget), model=str(checkpoints[0]), seed=seed, out_dir=out,
-                           force=force, method=method, order=order, replay=replay, backend=backend,
+                           force=force, method=method_spec(method, replay, replay_extra), order=order, backend=backend,
                            backend_options=backend_options(backend_option, vllm_url), checkpoints=tuple(checkpoints),
                            trainer=trainer.strip(), manifest=manifest)
         with RichReporter() as reporter:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import method_option, order_option, replay_extra_option, replay_option, seed_option
+from cptbench.cli.options import method_option, method_spec, order_option, replay_extra_option, replay_option, seed_option
 from cptbench.core.constants import DEFAULT_MODEL
 
 
@@ -34,7 +34,7 @@ def export(
         quiet_libraries()
         loaded = load_suite(suite)
         config = RunConfig(suite=loaded, budget=loaded.budget(budget), model=model, seed=seed, out_dir=out,
-                           method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra)
+                           method=method_spec(method, replay, replay_extra), order=order)
         with RichReporter() as reporter:
             manifest = export_stages(config, reporter)
         for stage in manifest["stages"]:

@@ -9,6 +9,7 @@ from cptbench.cli import eval as eval_cmd
 from cptbench.cli import evaluate_sequence as evaluate_sequence_cmd
 from cptbench.cli import export as export_cmd
 from cptbench.cli import leaderboard as leaderboard_cmd
+from cptbench.cli import methods as methods_cmd
 from cptbench.cli import models as models_cmd
 from cptbench.cli import regress as regress_cmd
 from cptbench.cli import report as report_cmd
@@ -67,6 +68,8 @@ EXAMPLES = {
     "suites": "cptbench suites\n"
               "cptbench suites check examples/own_suite/suite.yaml",
     "suites check": "cptbench suites check examples/own_suite/suite.yaml --budget small",
+    "methods": "cptbench methods\n"
+               "cptbench methods ewc",
     "models": "cptbench models list\n"
               "cptbench models pull smollm2-135m-instruct",
     "models list": "cptbench models list",
@@ -112,4 +115,5 @@ command("regress", BOARDS)(regress_cmd.regress)
 group(baseline_cmd.app, "baseline", BOARDS)
 group(suites_cmd.app, "suites", DATA)
 group(models_cmd.app, "models", DATA)
+command("methods", DATA)(methods_cmd.methods)
 group(sweep_cmd.app, "sweep", SCALE)

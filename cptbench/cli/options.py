@@ -13,7 +13,9 @@ def seed_option():
 
 
 def method_option():
-    return typer.Option("naive", "--method", help="naive (stage after stage), joint (all stages' data at once) or dapt (each stage from the base model).")
+    return typer.Option("naive", "--method", help="NAME[:key=value,...]: how the stages are trained, e.g. naive, joint, dapt, "
+                        "replay:fraction=0.25, l2:lambda=0.01, ewc:lambda=100, distill:weight=0.5, merge:alpha=0.5 "
+                        "(`cptbench methods` lists every method and its parameters).")
 
 
 def order_option():
@@ -21,11 +23,26 @@ def order_option():
 
 
 def replay_option():
-    return typer.Option(0.0, "--replay", help="Fraction of each cpt stage's tokens replayed from earlier stages (0 = none).")
+    return typer.Option(0.0, "--replay", help="Alias of --method replay:fraction=F (with --method naive).")
 
 
 def replay_extra_option():
-    return typer.Option(False, "--replay-extra", help="Add the replayed tokens on top of the budget instead of taking them from it.")
+    return typer.Option(False, "--replay-extra", help="With --replay: alias of replay's budget_neutral=false (replayed tokens added to the budget).")
+
+
+def method_spec(method: str, replay: float = 0.0, replay_extra: bool = False) -> str:
+    """The ``--method`` spec, with the ``--replay F [--replay-extra]`` aliases folded into it."""
+    import math
+
+    if replay_extra and not replay:
+        raise ConfigError("--replay-extra: applies with --replay only (a fraction above 0)")
+    if not replay:
+        return method
+    if not math.isfinite(replay) or not 0 < replay < 1:
+        raise ConfigError(f"--replay {replay}: a fraction in (0, 1)")
+    if method != "naive":
+        raise ConfigError(f"--replay {replay}: an alias of --method replay:fraction={replay:g}; it cannot join --method {method}")
+    return f"replay:fraction={replay!r}" + (",budget_neutral=false" if replay_extra else "")
 
 
 BACKEND_HELP = ("Evaluation backend: hf (transformers, batched; fp32 on CPU, bf16 on CUDA) or vllm (a vLLM server "

@@ -15,6 +15,7 @@ from cptbench.cli.options import (
     VLLM_URL_HELP,
     backend_options,
     method_option,
+    method_spec,
     order_option,
     replay_extra_option,
     replay_option,
@@ -62,7 +63,8 @@ def run(
     from cptbench.config.suites import load_suite
     from cptbench.core.constants import RECORD_NAME
     from cptbench.publish.report import run_summary, seeds_markdown
-    from cptbench.run.nodes import Nodes, follow_run
+    from cptbench.run.launcher import Nodes
+    from cptbench.run.nodes import follow_run
     from cptbench.run.processes import accelerate_config_path
     from cptbench.run.runner import RunConfig, run_suite
 
@@ -74,10 +76,11 @@ def run(
         if eval_every is not None:
             chosen = dataclasses.replace(chosen, eval_every=eval_every)
         overrides = tuple(_override(item) for item in recipe)
+        spec = method_spec(method, replay, replay_extra)
         chosen_seeds = parse_seeds(seeds) if seeds is not None else [seed]
         records, outs = [], []
         for each in chosen_seeds:
-            name = _default_name(loaded.name, chosen.name, model, each, method, order, replay, overrides)
+            name = _default_name(loaded.name, chosen.name, model, each, spec, order, overrides)
             target = (Path(f"{out}-s{each}") if seeds is not None else out) if out else Path("runs") / name
             if not node.main:  # node 0 runs it; this node joins each stage's training
                 follow_run(target, node, processes, accelerate_config_path(accelerate_config) if accelerate_config else None,
@@ -85,8 +88,7 @@ def run(
                 continue
             quiet_libraries(target / "logs" / "run.log")
             config = RunConfig(suite=loaded, budget=chosen, model=model, seed=each, out_dir=target, force=force,
-                               method=method, order=order, replay=replay, replay_budget_neutral=not replay_extra,
-                               recipe_overrides=overrides, backend=backend,
+                               method=spec, order=order, recipe_overrides=overrides, backend=backend,
                                backend_options=backend_options(backend_option, vllm_url), processes=processes,
                                accelerate_config=accelerate_config_path(accelerate_config) if accelerate_config else None,
                                nodes=node if node.count > 1 else None)
@@ -138,7 +140,7 @@ def _override(item: str) -> tuple[str, str]:
     return name, path
 
 
-def _default_name(suite, budget, model, seed, method, order, replay, overrides) -> str:
-    from cptbench.run.sweep import Method, point_name
+def _default_name(suite, budget, model, seed, spec: str, order, overrides) -> str:
+    from cptbench.run.sweep import parse_method, point_name
 
-    return point_name(suite, budget, model, seed, Method(method, method, replay), order, overrides)
+    return point_name(suite, budget, model, seed, parse_method(spec, "--method"), order, overrides)

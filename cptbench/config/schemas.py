@@ -13,6 +13,7 @@ from cptbench.data.facts_world import DOMAINS as FACTS_DOMAINS
 from cptbench.data.hf import check_template
 from cptbench.data.sources import SOURCES
 from cptbench.eval.kinds.registry import KINDS
+from cptbench.train.kinds import STAGE_KINDS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # budget names: part of a run folder's name, never a path
 SPLITS = ("train", "dev", "test")  # the split names of the built-in sources; ``hf`` takes any its data has
@@ -182,25 +183,25 @@ class EvalData(_SourceFields):
         return [self.split]
 
 
-StageKind = Literal["cpt", "sft", "grpo"]
-
-
-STAGE_READS = {"cpt": "texts", "sft": "examples", "grpo": "examples"}  # the data view each stage kind trains on
-STAGE_FIELDS = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference")}  # what an hf source maps
-
-
 class StageModel(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: StageKind = "cpt"
+    kind: str = "cpt"  # a stage kind (cptbench/train/kinds.py)
     recipe: str = "cpt"  # a recipe of the same kind: trainers/<recipe>.yaml, or a path
     data: TrainData
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STAGE_KINDS:
+            raise ValueError(f"{kind!r} is not one of {', '.join(STAGE_KINDS)}")
+        return kind
+
     @model_validator(mode="after")
     def _source_has_the_view(self) -> StageModel:
-        view = STAGE_READS[self.kind]
-        if view not in SOURCES[self.data.source].views:
-            raise ValueError(f"data.source: a {self.kind} stage trains on {view}, which {self.data.source!r} does not provide")
-        self.data.needs(STAGE_FIELDS[self.kind], f"a {self.kind} stage")
+        kind = STAGE_KINDS[self.kind]
+        if kind.reads not in SOURCES[self.data.source].views:
+            raise ValueError(f"data.source: a {self.kind} stage trains on {kind.reads}, which {self.data.source!r} does not provide")
+        self.data.needs(kind.source_fields, f"a {self.kind} stage")
         return self
 
 

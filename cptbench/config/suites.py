@@ -17,7 +17,8 @@ from cptbench.core.matrix import Direction
 from cptbench.core.resources import recipes_dir, tasks_dir
 from cptbench.core.spec import Budget, DataSpec, HfData, LmEvalRef, Stage, Suite, TaskSpec
 from cptbench.eval.kinds.registry import get_kind
-from cptbench.train.recipes import RECIPE_KINDS, Recipe
+from cptbench.train.kinds import STAGE_KINDS
+from cptbench.train.recipes import Recipe
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -144,11 +145,11 @@ def load_recipe(name_or_path: str, kind: str | None = None) -> Recipe:
     path = recipe_path(name_or_path)
     raw = read_yaml_mapping(path)
     found = raw.get("kind", "cpt")
-    if not isinstance(found, str) or found not in RECIPE_KINDS:
-        raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(RECIPE_KINDS)}")
+    if not isinstance(found, str) or found not in STAGE_KINDS:
+        raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(STAGE_KINDS)}")
     if kind is not None and found != kind:
         raise ConfigError(f"{path}: kind: recipe is for {found!r} stages, the stage is {kind!r}")
-    return validate(raw, RECIPE_KINDS[found], str(path))
+    return validate(raw, STAGE_KINDS[found].recipe, str(path))
 
 
 def evaluation_view(suite: Suite, task_names: list[str] | None = None) -> Suite:

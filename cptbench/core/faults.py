@@ -2,7 +2,8 @@
 
 ``CPTBENCH_FAULT=<point>`` makes the process kill itself (no clean-up, like ``kill -9``) when it
 reaches that point. Points: ``train:<stage>:step:<n>`` (after optimizer step n of a stage),
-``eval:<row>:<task>`` (after a cell's file is written), ``before-train:<stage>`` (between stages).
+``eval:<row>:<task>`` (after a cell's file is written), ``before-train:<stage>`` (between stages),
+``after-stage:<stage>`` (after a method's after-stage hook, before the stage counts as finished).
 Unset in normal use; it exists so that tests can crash a run at an exact place.
 """
 

@@ -15,7 +15,7 @@ from cptbench.core.io import Strict, describe_validation_error, read_json_object
 from cptbench.core.matrix import Direction, ResultMatrix, TaskColumn
 from cptbench.core.samples import Samples, SamplesModel
 
-RECORD_SCHEMA_VERSION = 1
+RECORD_SCHEMA_VERSION = 2  # 2: ``method`` is {name, params, order_spec, order} (``migrate_record`` reads 1)
 
 
 class ColumnModel(Strict):
@@ -79,20 +79,23 @@ class TrainerRef(Strict):
     checkpoints: list[str]  # base, then one per stage, as given
 
 
-class MethodRef(Strict):
-    """How the stages were run (cptbench/run/plan.py): method, stage order, replay."""
+MethodParam = bool | int | float | str
 
-    name: Literal["naive", "joint", "dapt"] = "naive"
+
+class MethodRef(Strict):
+    """How the stages were run: a registered method (cptbench/methods/) with its parameters as
+    validated there, and the stage order (cptbench/run/plan.py)."""
+
+    name: str = Field("naive", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    params: dict[str, MethodParam] = Field(default_factory=dict)
     order_spec: str = "given"  # given | reversed | random:SEED | similar
     order: list[str]  # the suite's stages in the order they were run
-    replay_fraction: float = Field(0.0, ge=0, lt=1)
-    replay_budget_neutral: bool = True
 
 
 class RunRecord(Strict):
     """Everything a report, a leaderboard submission or the regression gate needs: nothing else is read."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     cptbench_version: str
     created: str
     suite: SuiteRef
@@ -110,7 +113,7 @@ class RunRecord(Strict):
     training: list[StageTraining]
     timings: dict[str, float]
     attempts: list[float] | None = None  # wall seconds of each process that worked on the run (None: older records)
-    method: MethodRef | None = None  # None: records made before methods existed (naive, given order)
+    method: MethodRef
     trainer: TrainerRef | None = None  # None: cptbench's reference trainers
     # per-item values of each cell (cptbench.core.samples), what intervals are resampled from;
     # None: records made before them, or a cell whose metric is not a mean over items
@@ -161,12 +164,36 @@ def matrix_from_record(record: RunRecord) -> ResultMatrix:
     return ResultMatrix(tuple(record.stages), columns, tuple(tuple(r) for r in record.matrix))
 
 
+def migrate_record(raw: dict) -> dict:
+    """A record (or submission) of any schema version this cptbench reads, as the current one.
+
+    Version 1 -> 2: ``method`` was ``{name: naive|joint|dapt, order_spec, order, replay_fraction,
+    replay_budget_neutral}`` or absent (records made before methods: naive in the suite's order,
+    which is then the order of ``stages``). Naive with a replay fraction is now the ``replay``
+    method. Anything else is returned unchanged, for the schema to judge.
+    """
+    if raw.get("schema_version") != 1:
+        return raw
+    old = raw.get("method")
+    if old is None:
+        old = {"name": "naive", "order": raw.get("stages")}
+    if not isinstance(old, dict):
+        return raw
+    method = {"name": old.get("name", "naive"), "params": {}, "order_spec": old.get("order_spec", "given"),
+              "order": old.get("order")}
+    fraction = old.get("replay_fraction", 0.0)
+    if method["name"] == "naive" and fraction:
+        method = {**method, "name": "replay",
+                  "params": {"fraction": fraction, "budget_neutral": old.get("replay_budget_neutral", True)}}
+    return {**raw, "schema_version": 2, "method": method}
+
+
 def load_record(path: Path) -> RunRecord:
     """Read a run record from a run directory or a JSON file; any problem is one RecordError line."""
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_NAME
-    raw = read_json_object(path, RecordError)
+    raw = migrate_record(read_json_object(path, RecordError))
     version = raw.get("schema_version")
     if isinstance(version, int) and version > RECORD_SCHEMA_VERSION:
         raise RecordError(

@@ -30,13 +30,13 @@ from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.core.io import Strict, cannot_write, read_json_object, validate
 from cptbench.core.records import (
     ColumnModel,
-    MethodRef,
     ModelRef,
     RunRecord,
     StageTraining,
     SuiteRef,
     check_samples,
     matrix_from_record,
+    migrate_record,
     verify_metrics,
 )
 from cptbench.core.resources import tasks_dir
@@ -45,9 +45,10 @@ from cptbench.core.spec import Budget, TaskSpec
 from cptbench.data.sources import load_examples, pinned_hashes
 from cptbench.eval.kinds.base import TaskKind
 from cptbench.eval.kinds.registry import get_kind
+from cptbench.methods.base import Method
 from cptbench.models.resolve import ALIASES, KNOWN_PARAMETERS
 from cptbench.publish.integrity import check_recomputable
-from cptbench.run.plan import Plan, PlannedStage, make_plan, method_label
+from cptbench.run.plan import Plan, PlannedStage, make_plan, method_label, planned_mix
 from cptbench.run.stage import examples_cap
 from cptbench.run.verify import MAX_VERIFY_TOLERANCE, VERIFICATION_NAME, record_sha256
 
@@ -166,7 +167,7 @@ def verification_of(record_file: Path) -> Verified | None:
 
 def load_submission(path: Path) -> Submission:
     """Read one submission file (schema only; ``check_record`` checks it against the suite)."""
-    submission = validate(read_json_object(path, SubmissionError), Submission, path, SubmissionError)
+    submission = validate(migrate_record(read_json_object(path, SubmissionError)), Submission, path, SubmissionError)
     try:
         matrix_from_record(submission)
         check_samples(submission)
@@ -205,14 +206,10 @@ def check_record(record: RunRecord, source: str, suite: Suite | None = None) -> 
     return suite
 
 
-def _method(record: RunRecord, suite: Suite) -> MethodRef:
-    return record.method or MethodRef(order=[s.name for s in suite.stages])
-
-
 def _plan(record: RunRecord, suite: Suite, source: str) -> Plan:
     """The plan the record's method ran (stage order, joint stage, replay)."""
     try:
-        return make_plan(suite, _method(record, suite))
+        return make_plan(suite, record.method)
     except ConfigError as exc:
         raise SubmissionError(f"{source}: method: {exc}") from None
 
@@ -444,36 +441,35 @@ def _check_training(record: RunRecord, suite: Suite, budget: Budget, source: str
                     raise SubmissionError(f"{source}: {where}.{key} {total} differs from the sum over its sources ({parts})")
         if stage.kind == "cpt":
             epochs = record.recipes.get(planned.stage.recipe, {}).get("num_train_epochs", 1.0)
-            _check_cpt_stage(planned, stage, plan.method, budget, epochs, f"{source}: {where}")
+            _check_cpt_stage(planned, stage, plan.plugin, budget, epochs, f"{source}: {where}")
         else:
             data = planned.sources[0].data
             _taken(stage.documents, examples_cap(stage.kind, budget), lambda data=data: len(load_examples(data).items),
                    f"{where}.documents", source)
 
 
-def _check_cpt_stage(planned: PlannedStage, stage: StageTraining, method: MethodRef, budget: Budget, epochs: object,
+def _check_cpt_stage(planned: PlannedStage, stage: StageTraining, method: Method, budget: Budget, epochs: object,
                      where: str) -> None:
-    """The token caps of ``train.replay.mix_replay``: each own source within the cap (the whole of
-    it, or (1 - f) of it when replay is budget-neutral; one document may exceed it), replay within
-    f / (1 - f) of the own tokens; every corpus token trained once per epoch (``train.cpt``)."""
+    """The own sources within the budget's cap (less a budget-neutral replay share; one document may
+    exceed it), what the method requires of its data (``Method.validate``: replay within its share),
+    and every corpus token trained once per epoch (``train.cpt``)."""
     own = [s.name for s in planned.sources]
     replayed = [s.name for s in planned.replay]
     sources = stage.sources or ({own[0]: {"documents": stage.documents, "tokens": stage.corpus_tokens}} if len(own) == 1 else {})
     unknown = sorted(set(sources) - set(own) - set(replayed))
     if unknown:
         raise SubmissionError(f"{where}.sources: {_shown(unknown[0])} is not a source of this stage")
-    fraction = method.replay_fraction if replayed else 0.0
+    fraction = planned.replay_fraction if replayed else 0.0
     cap, why = budget.train_tokens, f"budget {budget.name!r}"
-    if cap is not None and fraction and method.replay_budget_neutral:
+    if cap is not None and fraction and planned.replay_budget_neutral:
         cap, why = round((1 - fraction) * cap), f"{why} less budget-neutral replay {fraction:.0%}"
     for name in own:
         counts = sources.get(name, {})
         if cap is not None and counts.get("tokens", 0) > cap and counts.get("documents", 0) > 1:
             raise SubmissionError(f"{where}.sources.{name}.tokens {counts['tokens']} exceed the {cap} new tokens of {why}")
-    own_tokens = sum(sources.get(name, {}).get("tokens", 0) for name in own)
-    replay_tokens = sum(sources.get(name, {}).get("tokens", 0) for name in replayed)
-    if replay_tokens > int(fraction / (1 - fraction) * own_tokens):
-        raise SubmissionError(f"{where}: {replay_tokens} replayed tokens exceed replay {fraction:.0%} of {own_tokens} new ones")
+    problem = method.validate(planned_mix(planned), sources)
+    if problem:
+        raise SubmissionError(f"{where}: {problem}")
     # + one token per document and epoch: a tokenizer that adds BOS to each example (TRL does) sees one more
     passes = max(1, math.ceil(epochs)) if isinstance(epochs, int | float) else None
     if passes is not None and stage.tokens > (stage.corpus_tokens + stage.documents) * passes:

@@ -12,11 +12,14 @@ from cptbench import __version__
 from cptbench.core.errors import ConfigError
 from cptbench.core.io import atomic_path, write_json_atomic
 from cptbench.core.progress import Reporter, SilentReporter
+from cptbench.methods.base import RunSetting
+from cptbench.methods.grammar import method_from_spec
 from cptbench.models.resolve import resolve_model
-from cptbench.run.plan import PlannedStage, check_method
+from cptbench.run.jobs import StageRows
+from cptbench.run.plan import PlannedStage, planned_mix
 from cptbench.run.provenance import check_seed
 from cptbench.run.runner import RunConfig, load_tokenizer, stage_data, training_inputs
-from cptbench.run.stage import StageRows, stage_rows
+from cptbench.run.stage import stage_rows
 from cptbench.run.store import check_out
 
 MANIFEST_NAME = "manifest.json"
@@ -28,17 +31,21 @@ def export_stages(config: RunConfig, reporter: Reporter | None = None) -> dict:
     the manifest. ``config.out_dir`` must be new or empty; the tokenizer is the model's (token caps)."""
     reporter = reporter or SilentReporter()
     check_seed(config.seed)
-    check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
+    method_from_spec(config.method)
     out = config.out_dir
     check_out(out)  # '' is the current folder
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out}: exists and is not an empty folder")
     data, plan = training_inputs(config, reporter)
+    plan.plugin.check(RunSetting(plan.suite, {}, launched=False, external=True))
     tokenizer = load_tokenizer(resolve_model(config.model).path)
     reporter.start("export", "export stages", len(plan.stages))
     with atomic_path(out, directory=True) as folder:  # filled beside --out, renamed onto it at the end: never half-written
-        stages = [_write_stage(folder, stage_rows(stage_data(config, planned, tokenizer), data), planned, reporter)
-                  for planned in plan.stages]
+        stages = []
+        for planned in plan.stages:
+            built = stage_rows(stage_data(config, planned, tokenizer), data)
+            plan.plugin.check_stage(planned_mix(planned), built.sources, f"stage {planned.stage.name}")
+            stages.append(_write_stage(folder, built, planned, reporter))
         manifest = {
             "format": MANIFEST_FORMAT,
             "cptbench_version": __version__,

@@ -16,37 +16,18 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from cptbench.core.errors import CptbenchError, TrainingError
 from cptbench.core.io import write_json_atomic
-from cptbench.run.nodes import Nodes, accelerate_rendezvous, torchrun_rendezvous
-from cptbench.run.stage import StageJob, StageRows
+from cptbench.run.jobs import StageJob, StageRows
+from cptbench.run.launcher import Nodes, killed_with_us, launch_command
 from cptbench.train.common import TrainResult
 
 POLL_SECONDS = 0.5
 ERRORS = {cls.__name__: cls for cls in CptbenchError.__subclasses__()}  # a worker's error, re-raised here by name
-
-
-def launch_command(processes: int, job_file: Path, accelerate_config: Path | None, *, nodes: Nodes | None = None,
-                   token: str = "") -> list[str]:
-    """This node's launcher for ``processes`` workers on ``job_file``; with several ``nodes``, one of
-    theirs (``cptbench.run.nodes``: torchrun's c10d rendezvous ``token``, or accelerate's machine rank)."""
-    import torch
-
-    worker = ["cptbench.run.worker", str(job_file)]
-    several = nodes is not None and nodes.count > 1
-    if accelerate_config is None and not torch.cuda.is_available():
-        rendezvous = torchrun_rendezvous(nodes, token) if several else ["--standalone"]
-        return [sys.executable, "-m", "torch.distributed.run", *rendezvous, f"--nproc_per_node={processes}", "-m", *worker]
-    config = ["--config_file", str(accelerate_config)] if accelerate_config else ["--multi_gpu"]
-    world = processes * nodes.count if several else processes
-    machines = accelerate_rendezvous(nodes) if several else []
-    return [sys.executable, "-m", "accelerate.commands.launch", *config, "--num_processes", str(world), *machines,
-            "--module", *worker]
 
 
 def train_in_processes(job: StageJob, built: StageRows, common: dict) -> TrainResult:
@@ -107,16 +88,3 @@ def _read(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def killed_with_us():
-    """What the launcher's child runs before exec: ask for SIGKILL when this process dies (Linux
-    ``PR_SET_PDEATHSIG``). Resolved here, in the parent: a forked child must not import."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-    import signal
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return lambda: prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-

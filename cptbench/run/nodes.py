@@ -23,54 +23,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from cptbench.core.errors import ConfigError, TrainingError
+from cptbench.run.launcher import Nodes, killed_with_us, launch_command
 
 POLL_SECONDS = 0.5
 ALIVE_WINDOW = 3.0  # seconds a follower watches a job's ``alive`` counter before joining it
-JOIN_TIMEOUT = 300  # seconds a launcher waits for every node to join a stage's rendezvous
-DEFAULT_PORT = 29500
-
-
-@dataclass(frozen=True)
-class Nodes:
-    """Where this process stands among the nodes that train each stage together."""
-
-    count: int = 1
-    rank: int = 0
-    main_address: str = "127.0.0.1"
-    main_port: int = DEFAULT_PORT
-
-    def __post_init__(self) -> None:
-        if self.count < 1:
-            raise ConfigError(f"--nodes {self.count}: expected 1 or more")
-        if not 0 <= self.rank < self.count:
-            raise ConfigError(f"--node-rank {self.rank}: expected 0 to {self.count - 1} (--nodes {self.count})")
-        if not 1 <= self.main_port <= 65535:
-            raise ConfigError(f"--main-port {self.main_port}: expected a TCP port, 1 to 65535")
-        if not self.main_address.strip() or any(c.isspace() for c in self.main_address):
-            raise ConfigError(f"--main-address {self.main_address!r}: expected a host name or an IP address")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def describe(self) -> dict[str, object]:
-        return {"nodes": self.count, "main_address": self.main_address, "main_port": self.main_port}
-
-
-def torchrun_rendezvous(nodes: Nodes, token: str) -> list[str]:
-    """torchrun's arguments for a stage's c10d rendezvous (node 0 hosts its store)."""
-    return [f"--nnodes={nodes.count}", "--rdzv_backend=c10d", f"--rdzv_endpoint={nodes.main_address}:{nodes.main_port}",
-            f"--rdzv_id={token}", f"--rdzv_conf=is_host={int(nodes.main)},join_timeout={JOIN_TIMEOUT}", "--max_restarts=0"]
-
-
-def accelerate_rendezvous(nodes: Nodes) -> list[str]:
-    """accelerate launch's arguments for one machine of several."""
-    return ["--num_machines", str(nodes.count), "--machine_rank", str(nodes.rank), "--main_process_ip", nodes.main_address,
-            "--main_process_port", str(nodes.main_port)]
 
 
 def follow(run_dir: Path, nodes: Nodes, processes: int, accelerate_config: Path | None, *,
@@ -79,7 +38,6 @@ def follow(run_dir: Path, nodes: Nodes, processes: int, accelerate_config: Path 
     record appears; returns the number of stages joined. Raises ``TrainingError`` when this node's
     launcher fails (the stage failed on some node) or when node 0's run ended without a record."""
     from cptbench.core.constants import RECORD_NAME
-    from cptbench.run.launch import killed_with_us, launch_command
 
     joined: set[str] = set()
     seen_main = False

@@ -1,15 +1,8 @@
 """A run's plan: which stages train on which data, from which starting point, in which order.
 
-Methods (``--method``):
-- ``naive``: the suite's stages one after another, each from the previous stage's checkpoint
-  (optionally with replay of earlier stages' data: ``--replay``).
-- ``joint``: one stage on every stage's training data at once (the same documents the naive run
-  sees, shuffled together): the reference point without a sequence, an upper bound for
-  intransigence. Its matrix has two rows (base, joint); every stage-aligned task belongs to it.
-- ``dapt``: each stage trained from the base model (Yıldız et al. 2024's comparison): row t is
-  the base model adapted to stage t's domain alone.
-
-Orders (``--order``) permute the stages before the method applies; task alignment follows them.
+The method (``--method NAME[:key=value,...]``, cptbench/methods/) decides the stages' data and
+starting points through its hooks; the order (``--order``) permutes the stages before the method
+applies, and task alignment follows them.
 """
 
 from __future__ import annotations
@@ -20,9 +13,8 @@ from dataclasses import dataclass
 from cptbench.core.errors import ConfigError
 from cptbench.core.records import MethodRef
 from cptbench.core.spec import Stage, Suite
-
-METHODS = ("naive", "joint", "dapt")
-JOINT = "joint"
+from cptbench.methods.base import Method, StageMix
+from cptbench.methods.registry import method_class, method_of
 
 
 @dataclass(frozen=True)
@@ -30,7 +22,9 @@ class PlannedStage:
     stage: Stage  # name, kind, recipe and 1-based index in the run
     sources: tuple[Stage, ...]  # whose training data it trains on (joint: all of them)
     from_base: bool  # dapt: start from the base model, not the previous checkpoint
-    replay: tuple[Stage, ...]  # earlier stages whose data is replayed into this one
+    replay: tuple[Stage, ...] = ()  # earlier stages whose data is replayed into this one
+    replay_fraction: float = 0.0
+    replay_budget_neutral: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,17 +32,12 @@ class Plan:
     method: MethodRef
     suite: Suite  # stages and task alignment as run (reordered, or the single joint stage)
     stages: tuple[PlannedStage, ...]
+    plugin: Method  # the method's plug-in, its parameters validated
 
 
-def check_method(method: str, replay: float, replay_extra: bool = False) -> None:
-    if method not in METHODS:
-        raise ConfigError(f"--method {method}: not one of {', '.join(METHODS)}")
-    if not 0 <= replay < 1:
-        raise ConfigError(f"--replay {replay}: a fraction in [0, 1)")
-    if replay and method != "naive":
-        raise ConfigError(f"--replay {replay}: replay applies to --method naive only (got {method})")
-    if replay_extra and not replay:
-        raise ConfigError("--replay-extra: applies with --replay only (a fraction above 0)")
+def planned_mix(planned: PlannedStage) -> StageMix:
+    """The method's data mix of ``planned`` (what its hooks decided)."""
+    return StageMix(planned.sources, planned.replay, planned.replay_fraction, planned.replay_budget_neutral)
 
 
 def reorder(suite: Suite, order: tuple[str, ...]) -> Suite:
@@ -64,34 +53,27 @@ def reorder(suite: Suite, order: tuple[str, ...]) -> Suite:
 
 def make_plan(suite: Suite, method: MethodRef) -> Plan:
     """The plan for ``suite`` under ``method`` (whose ``order`` names the stages in run order)."""
-    check_method(method.name, method.replay_fraction)
+    plugin = method_of(method)
     ordered = reorder(suite, tuple(method.order))
-    stages = ordered.stages
-    if method.name == JOINT:
-        kinds = {s.kind for s in stages}
-        if kinds != {"cpt"}:
-            raise ConfigError(f"--method joint: needs cpt stages only, suite {suite.name} has {sorted(kinds)}")
-        joint = dataclasses.replace(stages[0], index=1, name=JOINT)
-        tasks = tuple(dataclasses.replace(t, stage=None if t.stage is None else 1) for t in ordered.tasks)
-        planned = (PlannedStage(joint, stages, False, ()),)
-        return Plan(method, dataclasses.replace(ordered, stages=(joint,), tasks=tasks), planned)
+    kinds = sorted({s.kind for s in ordered.stages} - set(plugin.stage_kinds))
+    if kinds:
+        raise ConfigError(f"--method {method.name}: needs {'/'.join(plugin.stage_kinds)} stages only, suite "
+                          f"{suite.name} has {'/'.join(kinds)} stages")
+    shaped = plugin.shape(ordered)
     planned = []
-    for stage in stages:
-        earlier = tuple(s for s in stages[: stage.index - 1] if s.kind == "cpt") if stage.kind == "cpt" else ()
-        replay = earlier if method.replay_fraction > 0 else ()
-        planned.append(PlannedStage(stage, (stage,), method.name == "dapt", replay))
-    return Plan(method, ordered, tuple(planned))
+    for stage in shaped.stages:
+        mix = plugin.data(stage, ordered.stages)
+        planned.append(PlannedStage(stage, mix.sources, plugin.start(stage), mix.replay, mix.replay_fraction,
+                                    mix.replay_budget_neutral))
+    return Plan(method, shaped, tuple(planned), plugin)
 
 
 def method_label(method: MethodRef | None, recipes: dict[str, dict] | None = None) -> str:
     """A short description for reports and leaderboard rows, e.g.
-    ``naive + replay 25% (budget-neutral), lr warmup_stable_decay``: the method, its parameters,
-    the order when not the suite's, the cpt recipes' schedule / LoRA when not the default, and the
-    GRPO reward."""
-    label = method.name if method else "naive"
-    if method and method.replay_fraction:
-        neutral = "budget-neutral" if method.replay_budget_neutral else "added tokens"
-        label += f" + replay {method.replay_fraction:.0%} ({neutral})"
+    ``naive + replay 25% (budget-neutral), lr warmup_stable_decay``: the method with its parameters
+    (its own ``label``), the order when not the suite's, the cpt recipes' schedule / LoRA when not
+    the default, and the GRPO reward."""
+    label = _method_label(method) if method else "naive"
     if method and method.order_spec != "given":
         label += f", order {method.order_spec}"
     for recipe in (recipes or {}).values():
@@ -106,3 +88,13 @@ def method_label(method: MethodRef | None, recipes: dict[str, dict] | None = Non
         if recipe.get("lora"):
             label += f", LoRA r{recipe['lora']['r']}"
     return label
+
+
+def _method_label(method: MethodRef) -> str:
+    """The method's own label; a method that is not installed here is named with its parameters."""
+    try:
+        method_class(method.name)
+        return method_of(method).label()
+    except ConfigError:
+        params = ", ".join(f"{k}={v}" for k, v in method.params.items())
+        return f"{method.name} ({params})" if params else method.name

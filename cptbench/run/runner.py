@@ -34,17 +34,21 @@ from cptbench.eval.backends.registry import check_backend, open_backend
 from cptbench.eval.kinds.base import Cell, EvalContext
 from cptbench.eval.kinds.registry import get_kind
 from cptbench.eval.scoring import evaluate_task
+from cptbench.methods.base import RunSetting
+from cptbench.methods.grammar import method_from_spec, method_ref
 from cptbench.models.resolve import ResolvedModel, resolve_model
 from cptbench.run.attempts import Attempts
+from cptbench.run.launcher import Nodes
 from cptbench.run.lock import run_lock
-from cptbench.run.nodes import Nodes
-from cptbench.run.plan import Plan, PlannedStage, check_method, make_plan
+from cptbench.run.plan import Plan, PlannedStage, make_plan, planned_mix
 from cptbench.run.prechecks import check_model_fit, check_stages
 from cptbench.run.processes import training_processes
 from cptbench.run.provenance import check_seed, environment, make_deterministic
 from cptbench.run.store import RunDir, writable_folder
+from cptbench.train.kinds import stage_kind
 from cptbench.train.recipes import Recipe
 
+METHOD_STATE = "method"  # the run directory's folder for a method's saved state (ewc's Fisher)
 PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
 
 
@@ -57,10 +61,8 @@ class RunConfig:
     out_dir: Path
     eval_batch_tokens: int = 1024  # measured fastest on CPU (docs/benchmarks.md)
     force: bool = False
-    method: str = "naive"  # naive | joint | dapt (cptbench/run/plan.py)
+    method: str = "naive"  # NAME[:key=value,...] (cptbench/methods/; `cptbench methods`)
     order: str = "given"  # given | reversed | random:SEED | similar
-    replay: float = 0.0  # fraction of each cpt stage's tokens replayed from earlier stages
-    replay_budget_neutral: bool = True  # True: tokens per stage stay at the budget
     recipe_overrides: tuple[tuple[str, str], ...] = ()  # (recipe name, YAML path) replacing a shipped recipe
     backend: str = DEFAULT_BACKEND  # evaluation backend (cptbench/eval/backends/registry.py)
     backend_options: tuple[tuple[str, str], ...] = ()  # the backend's own settings (vLLM engine, server URL)
@@ -119,8 +121,7 @@ class RunConfig:
         return {"curves": {"eval_every": self.budget.eval_every, "tasks": tasks}}
 
     def method_ref(self, order: tuple[str, ...]) -> MethodRef:
-        return MethodRef(name=self.method, order_spec=self.order, order=list(order), replay_fraction=self.replay,
-                         replay_budget_neutral=self.replay_budget_neutral)
+        return method_ref(method_from_spec(self.method), self.order, order)
 
 
 def config_hash(fingerprint: dict[str, object]) -> str:
@@ -186,7 +187,7 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_seed(config.seed)
     out_folder = writable_folder(config.out_dir, force=config.force)  # before the model is resolved: that may be a download
-    check_method(config.method, config.replay, replay_extra=not config.replay_budget_neutral)
+    method_from_spec(config.method)  # a wrong name, key, type or range: before anything else
     check_backend(config.backend, dict(config.backend_options))
     recipes = config.recipes()
     if config.processes > 1 or config.nodes:
@@ -202,6 +203,8 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
         hashes.update(inputs.data_hashes)
     stage_data, plan = training_inputs(config, reporter)
     check_stages(config.suite, stage_data)  # a stage that would train no token
+    launched = config.processes > 1 or config.accelerate_config is not None or config.nodes is not None
+    plan.plugin.check(RunSetting(plan.suite, recipes, launched, config.external))
     for data in stage_data.values():
         hashes.update(data.data_hashes)
     if config.external:
@@ -217,6 +220,7 @@ def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     model = resolve_model(config.model)
     check_model_fit(model.path, recipes, config.backend, dict(config.backend_options))
     reporter.log(f"model {config.model} -> {model.path}")
+    check_method_effect(config, plan, stage_data, model.path)
     _check_disk(config.out_dir, out_folder, model.path)
     return _Inputs(recipes, model, eval_sets, stage_data, dict(sorted(hashes.items())), plan)
 
@@ -232,7 +236,7 @@ def training_inputs(config: RunConfig, reporter: Reporter) -> tuple[dict[str, Te
 def load_stage_data(stage: Stage, suite: Suite, budget: Budget) -> Texts | Examples:
     """A stage's training data: documents for cpt (a streaming source reads up to the token cap in
     UTF-8 bytes), examples for sft / grpo."""
-    if stage.kind == "cpt":
+    if stage_kind(stage.kind).reads == "texts":
         return load_texts(stage.data, suite.sentences_per_doc, max_bytes=budget.train_tokens)
     return load_examples(stage.data)
 
@@ -357,12 +361,14 @@ class _StageLoop:
 
     def train(self, planned: PlannedStage, start: Path, inputs: _Inputs) -> tuple[Path, StageTraining]:
         """Train one stage from ``start``; the new checkpoint replaces the previous stage's."""
-        from cptbench.run.stage import StageJob, train_stage
+        from cptbench.run.jobs import StageJob
+        from cptbench.run.stage import train_stage
 
         stage = planned.stage
         checkpoint = self.run.checkpoint(stage.index, stage.name)
         job = StageJob(stage_data(self.config, planned, load_tokenizer(start)), recipe=inputs.recipes[stage.recipe],
                        start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
+                       method=inputs.plan.plugin, state_dir=self.run.root / METHOD_STATE,
                        processes=self.config.processes, accelerate_config=self.config.accelerate_config,
                        nodes=self.config.nodes)
         self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
@@ -394,10 +400,25 @@ class _StageLoop:
 
 def stage_data(config: RunConfig, planned: PlannedStage, tokenizer):
     """What decides ``planned``'s training data under ``config`` (``run.stage.StageData``)."""
-    from cptbench.run.stage import StageData
+    from cptbench.run.jobs import StageData
 
-    return StageData(planned, config.budget, config.seed, tokenizer, replay_fraction=config.replay,
-                     replay_budget_neutral=config.replay_budget_neutral)
+    return StageData(planned, config.budget, config.seed, tokenizer)
+
+
+def check_method_effect(config: RunConfig, plan: Plan, data: dict, model_path: Path) -> None:
+    """A method whose effect the built data shows (replay: documents replayed) must have one at this
+    budget: each planned stage's rows are built as they will be trained and shown to the method
+    (``Method.check_stage``) before anything is written."""
+    from cptbench.methods.base import Method
+    from cptbench.run.stage import stage_rows
+
+    if type(plan.plugin).check_stage is Method.check_stage:
+        return
+    tokenizer = load_tokenizer(model_path)
+    for planned in plan.stages:
+        if planned.stage.kind == "cpt":
+            built = stage_rows(stage_data(config, planned, tokenizer), data)
+            plan.plugin.check_stage(planned_mix(planned), built.sources, f"stage {planned.stage.name}")
 
 
 def _curves(config: RunConfig, loop: _StageLoop, rows, training):
@@ -430,7 +451,7 @@ def _record(config: RunConfig, inputs: _Inputs, loop: _StageLoop, rows, training
     train_tokens = sum(t.tokens for t in training)
     loop.attempts.save(eval_seconds=loop.eval_seconds)
     return RunRecord(
-        schema_version=1,
+        schema_version=2,
         cptbench_version=__version__,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         suite={

@@ -16,8 +16,8 @@ from cptbench.core.io import parse_json, read_text
 from cptbench.run.provenance import check_seed
 from cptbench.run.store import check_force_checkpoint, writable_folder
 from cptbench.train.common import StepProgress, TrainResult
+from cptbench.train.kinds import stage_kind, train_rows
 
-REQUIRED = {"cpt": ("text",), "sft": ("prompt", "completion"), "grpo": ("prompt", "reference", "decision")}
 CHAT_FIELDS = ("prompt", "completion")  # a string, or a list of chat messages; every other field: a string
 
 
@@ -31,7 +31,7 @@ def read_rows(path: Path, kind: str) -> list[dict]:
         row = parse_json(line, f"{path}: line {number}", DataError)  # bounded: depth, integers, NaN
         if not isinstance(row, dict):
             raise DataError(f"{path}: line {number}: expected a JSON object")
-        for field in REQUIRED[kind]:
+        for field in stage_kind(kind, "--kind").fields:
             if field not in row or row[field] in ("", None, []):
                 raise DataError(f"{path}: line {number}: {field}: required for --kind {kind}")
             problem = _type_problem(field, row[field], row, rows[0] if rows else row)
@@ -72,8 +72,7 @@ def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | Non
     from cptbench.config.suites import load_recipe
     from cptbench.models.resolve import resolve_model
 
-    if kind not in REQUIRED:
-        raise ConfigError(f"--kind {kind}: not one of {', '.join(REQUIRED)}")
+    stage_kind(kind, "--kind")
     check_seed(seed)
     loaded = load_recipe(recipe or kind, kind)
     rows = read_rows(data, kind)
@@ -88,14 +87,4 @@ def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | Non
         import shutil
 
         shutil.rmtree(out)
-    if kind == "cpt":
-        from cptbench.train.cpt import train_cpt
-
-        return train_cpt(start, [r["text"] for r in rows], loaded, out, **common)
-    if kind == "sft":
-        from cptbench.train.sft import train_sft
-
-        return train_sft(start, rows, loaded, out, **common)
-    from cptbench.train.grpo import train_grpo
-
-    return train_grpo(start, rows, loaded, out, **common)
+    return train_rows(kind, rows, loaded, start, out, **common)

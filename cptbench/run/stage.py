@@ -1,74 +1,32 @@
-"""One stage's training: build its data (under the budget, seeded) and call its kind's trainer."""
+"""One stage's training: build its data (under the budget, seeded), call its kind's trainer with the
+method's loss term, then the method's after-stage hook."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import random
-from dataclasses import dataclass
-from pathlib import Path
 
+from cptbench.core.faults import crash_point
 from cptbench.core.records import StageTraining
 from cptbench.core.spec import Budget
-from cptbench.data.corpus import Corpus, Examples, Texts, user_turn
-from cptbench.run.nodes import Nodes
-from cptbench.run.plan import PlannedStage
+from cptbench.data.corpus import Corpus, Examples, Texts
+from cptbench.methods.base import StageContext
+from cptbench.run.jobs import StageData, StageJob, StageRows
 from cptbench.train.common import StepProgress
-
-
-@dataclass(frozen=True)
-class StageData:
-    """What decides a stage's training data; ``run`` and ``export`` build it from this alone."""
-
-    planned: PlannedStage
-    budget: Budget
-    seed: int
-    tokenizer: object  # the model's: measures documents in tokens
-    replay_fraction: float = 0.0
-    replay_budget_neutral: bool = True
-
-
-@dataclass(frozen=True)
-class StageJob:
-    """One stage's training: its data, recipe and where it starts and ends."""
-
-    data: StageData
-    recipe: object  # CPTRecipe | SFTRecipe | GRPORecipe, matching the stage kind
-    start: Path
-    checkpoint: Path
-    work_dir: Path
-    processes: int = 1  # > 1: trained by that many processes (cptbench/run/launch.py)
-    accelerate_config: Path | None = None  # an Accelerate config file for the launch (GPU: DDP, FSDP, DeepSpeed)
-    nodes: Nodes | None = None  # several: this node's place among those training each stage (cptbench/run/nodes.py)
-
-
-@dataclass(frozen=True)
-class StageRows:
-    """A stage's training data exactly as its trainer receives it, in training order: ``{"text"}``
-    (cpt), ``{"prompt", "completion"}`` (sft, chat messages) or ``{"prompt", "reference",
-    "decision"}`` (grpo)."""
-
-    kind: str
-    rows: tuple[dict, ...]
-    corpus_tokens: int | None  # cpt: document tokens + one EOS each; sft / grpo: counted by the trainer
-    order_hash: str  # the record's data_order_hash
-    sources: dict[str, dict[str, int]]  # cpt: documents and tokens per source (own, replayed)
+from cptbench.train.kinds import stage_kind, train_rows
 
 
 def stage_rows(spec: StageData, data: dict[str, Texts | Examples]) -> StageRows:
     """The rows of ``spec``'s stage; ``data`` maps every suite stage name to its training data
     (texts for cpt, examples for sft / grpo)."""
-    kind = spec.planned.stage.kind
-    if kind == "cpt":
+    kind = stage_kind(spec.planned.stage.kind)
+    if kind.example_rows is None:  # a token corpus
         corpus, sources = cpt_corpus(spec, data)
-        return StageRows(kind, tuple({"text": t} for t in corpus.texts), corpus.tokens, corpus.order_hash, sources)
-    examples = _chosen_examples(data[spec.planned.sources[0].name], examples_cap(kind, spec.budget), spec.seed)
+        return StageRows(kind.name, tuple({"text": t} for t in corpus.texts), corpus.tokens, corpus.order_hash, sources)
+    examples = _chosen_examples(data[spec.planned.sources[0].name], kind.examples_cap(spec.budget), spec.seed)
     order_hash = hashlib.sha256("\x1e".join(e.id for e in examples).encode()).hexdigest()
-    if kind == "sft":  # examples have the ``cptbench.data.corpus.Question`` fields, whatever their source
-        rows = [{"prompt": user_turn(e), "completion": [{"role": "assistant", "content": e.completion}]} for e in examples]
-    else:
-        rows = [{"prompt": user_turn(e), "reference": e.reference, "decision": e.label or ""} for e in examples]
-    return StageRows(kind, tuple(rows), None, order_hash, {})
+    return StageRows(kind.name, tuple(kind.example_rows(e) for e in examples), None, order_hash, {})
 
 
 def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: StepProgress,
@@ -81,12 +39,20 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
     common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
     built = stage_rows(job.data, data)
+    context = StageContext(stage, job.start, job.checkpoint, job.state_dir, built.rows, job.recipe, job.data.seed)
+    loss_term = job.method.loss(context)
+    if loss_term is not None:
+        common["loss_term"] = loss_term
     if job.processes > 1 or job.accelerate_config is not None or job.nodes is not None:  # launched (cptbench/run/launch.py)
         from cptbench.run.launch import train_in_processes
 
         result = train_in_processes(job, built, common)
     else:
         result = train_rows(built.kind, built.rows, job.recipe, job.start, job.checkpoint, **common)
+    if "after_stage" in job.method.hooks():
+        job.state_dir.mkdir(parents=True, exist_ok=True)
+        job.method.after_stage(context)
+        crash_point(f"after-stage:{stage.name}")  # the hook's work is done, the stage does not count yet
     corpus_tokens = built.corpus_tokens if built.corpus_tokens is not None else result.tokens
     sources = built.sources or {planned.sources[0].name: {"documents": len(built.rows), "tokens": result.tokens}}
     rewards = {name: mean for name, v in (result.rewards or {}).items() if v and math.isfinite(mean := sum(v) / len(v))}
@@ -103,24 +69,9 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     return summary, per_step
 
 
-def train_rows(kind: str, rows, recipe, start: Path, checkpoint: Path, **common):
-    """``rows`` (``StageRows.rows``) trained by ``kind``'s reference trainer from ``start`` into ``checkpoint``."""
-    if kind == "cpt":
-        from cptbench.train.cpt import train_cpt
-
-        return train_cpt(start, tuple(row["text"] for row in rows), recipe, checkpoint, **common)
-    if kind == "sft":
-        from cptbench.train.sft import train_sft
-
-        return train_sft(start, list(rows), recipe, checkpoint, **common)
-    from cptbench.train.grpo import train_grpo
-
-    return train_grpo(start, list(rows), recipe, checkpoint, **common)
-
-
 def examples_cap(kind: str, budget: Budget) -> int | None:
     """How many examples an sft / grpo stage takes (None: all)."""
-    return budget.train_examples if kind == "sft" else budget.rl_prompts
+    return stage_kind(kind).examples_cap(budget)
 
 
 def cpt_corpus(job: StageData, data: dict[str, Texts | Examples]) -> tuple[Corpus, dict[str, dict[str, int]]]:
@@ -142,16 +93,23 @@ def cpt_corpus(job: StageData, data: dict[str, Texts | Examples]) -> tuple[Corpu
         return Corpus(texts, sum(part.tokens for part in parts.values()), digest), sources
     own = planned.sources[0].name
     earlier = {s.name: docs[s.name] for s in planned.replay}
-    mixed = mix_replay(docs[own], earlier, fraction=job.replay_fraction if earlier else 0.0, cap=cap,
-                       budget_neutral=job.replay_budget_neutral, seed=job.seed, source_name=own)
+    mixed = mix_replay(docs[own], earlier, fraction=planned.replay_fraction if earlier else 0.0, cap=cap,
+                       budget_neutral=planned.replay_budget_neutral, seed=job.seed, source_name=own)
     return Corpus(mixed.texts, mixed.tokens, mixed.order_hash), {k: dict(v) for k, v in mixed.sources.items()}
 
 
 def _docs(texts: Texts, job: StageData) -> tuple:
     """The source's documents in file order with their token counts (+1 for the EOS the trainer appends)."""
+    from transformers.utils import logging as hf_logging
+
     from cptbench.train.replay import documents
 
-    counts = [len(ids) for ids in job.tokenizer(list(texts.texts), add_special_tokens=False)["input_ids"]]
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "longer than the maximum sequence length": counted here, packed by the trainer
+    try:
+        counts = [len(ids) for ids in job.tokenizer(list(texts.texts), add_special_tokens=False)["input_ids"]]
+    finally:
+        hf_logging.set_verbosity(previous)
     return documents(texts.texts, counts)
 
 

@@ -22,11 +22,12 @@ from pydantic import Field
 from cptbench.core.constants import DEFAULT_BACKEND
 from cptbench.core.errors import ConfigError, CptbenchError
 from cptbench.core.io import Strict, read_json_object, validate, write_json_atomic
-from cptbench.run.plan import METHODS
+from cptbench.methods.base import param_defaults, param_values
+from cptbench.methods.grammar import canonical_spec, method_from_spec, split_methods
+from cptbench.methods.registry import method_class
 from cptbench.train.orders import ORDER_HELP, parse_order
 
 STATE_NAME = "sweep.json"
-METHODS_HELP = "naive, joint, dapt or replay:F (naive with --replay F, 0 < F < 1)"
 
 
 class SweepError(CptbenchError):
@@ -37,28 +38,20 @@ class SweepError(CptbenchError):
 
 @dataclass(frozen=True)
 class Method:
-    spec: str  # as in --methods: naive, joint, dapt, replay:0.25
-    name: str  # the run's --method
-    replay: float  # the run's --replay (0: none)
+    spec: str  # canonical, every parameter (cptbench/methods/grammar.py): replay:fraction=0.25,budget_neutral=true
+    name: str  # the method's registered name
+    params: tuple[tuple[str, object], ...]  # every parameter, validated
 
 
-def parse_method(spec: str) -> Method:
-    name, sep, fraction = spec.strip().partition(":")
-    if not sep and name in METHODS:
-        return Method(name, name, 0.0)
-    if name == "replay" and sep:
-        try:
-            value = float(fraction)
-        except ValueError:
-            value = -1.0
-        if 0 < value < 1:
-            return Method(f"replay:{value:g}", "naive", value)
-    raise ConfigError(f"--methods {spec}: expected {METHODS_HELP}, e.g. naive,replay:0.25")
+def parse_method(spec: str, flag: str = "--methods") -> Method:
+    """One method of ``--methods`` in the one method grammar (``replay:0.25`` still reads)."""
+    method = method_from_spec(spec, flag)
+    return Method(canonical_spec(method), method.name, tuple(param_values(method.params).items()))
 
 
-def _listed(flag: str, text: str, parse, example: str) -> tuple:
-    """Comma-separated values, each parsed, none twice (after normalization: replay:0.250 is replay:0.25)."""
-    values = tuple(parse(part) for part in text.split(",") if part.strip())
+def _listed(flag: str, text: str, parts: list[str], parse, example: str) -> tuple:
+    """``parts`` of ``text``, each parsed, none twice (after normalization: replay:0.250 is replay:0.25)."""
+    values = tuple(parse(part) for part in parts if part.strip())
     if not values:
         raise ConfigError(f"{flag} {text!r}: expected values separated by commas, e.g. {example}")
     seen = [str(getattr(v, "spec", v)) for v in values]
@@ -69,7 +62,8 @@ def _listed(flag: str, text: str, parse, example: str) -> tuple:
 
 
 def parse_methods(text: str) -> tuple[Method, ...]:
-    return _listed("--methods", text, parse_method, "naive,replay:0.25")
+    """``naive,ewc:lambda=1000,gamma=0.9,replay:0.25``: a piece without ':' continues the previous method."""
+    return _listed("--methods", text, split_methods(text), parse_method, "naive,replay:0.25")
 
 
 def parse_orders(text: str) -> tuple[str, ...]:
@@ -79,7 +73,7 @@ def parse_orders(text: str) -> tuple[str, ...]:
             return str(parse_order(spec))
         except ConfigError:
             raise ConfigError(f"--orders {spec}: expected {ORDER_HELP}, e.g. given,reversed") from None
-    return _listed("--orders", text, one, "given,reversed")
+    return _listed("--orders", text, text.split(","), one, "given,reversed")
 
 
 def parse_recipe(item: str) -> tuple[str, str]:
@@ -93,14 +87,28 @@ def parse_recipe(item: str) -> tuple[str, str]:
 def point_name(suite: str, budget: str, model: str, seed: int, method: Method, order: str, recipes) -> str:
     """The name ``cptbench run`` gives the same run by default (``--out`` omitted)."""
     parts = [suite, budget, Path(model).name]
-    if method.name != "naive":
-        parts.append(method.name)
-    if method.replay:
-        parts.append(f"replay{round(method.replay * 100)}")
+    parts += method_name_parts(method)
     if order != "given":
         parts.append(order.replace(":", ""))
     parts += [Path(path).stem for _, path in recipes]
     return "-".join(parts) + f"-s{seed}"
+
+
+def method_name_parts(method: Method) -> list[str]:
+    """The method in a run directory's name: nothing for naive, ``replay25`` (``replay25-extra``
+    when not budget-neutral, as before methods were plug-ins), else the name and the parameters
+    that differ from their defaults, e.g. ``ewc-lambda1000``."""
+    params = dict(method.params)
+    if method.name == "naive":
+        return []
+    if method.name == "replay":
+        return [f"replay{round(float(params['fraction']) * 100)}", *([] if params["budget_neutral"] else ["extra"])]
+    defaults = param_defaults(method_class(method.name).Params)
+    return [method.name, *(f"{k}{_short(v)}" for k, v in params.items() if v != defaults[k])]
+
+
+def _short(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value).lower()
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ class Grid(Strict):
     budget: str
     model: str  # an alias, a hub id, or an absolute directory
     seeds: tuple[int, ...] = Field(min_length=1)
-    methods: tuple[str, ...] = Field(min_length=1)  # specs: naive, joint, dapt, replay:F
+    methods: tuple[str, ...] = Field(min_length=1)  # canonical specs: naive, replay:fraction=0.25, ewc:lambda=1000
     orders: tuple[str, ...] = ("given",)
     recipes: tuple[tuple[str, str], ...] = ()
     backend: str = DEFAULT_BACKEND
@@ -162,8 +170,7 @@ class Grid(Strict):
                     name = point_name(self.suite_name, self.budget, self.model, seed, method, order, self.recipes)
                     run_dir = root / "points" / name
                     argv = [sys.executable, "-m", "cptbench", "run", "--suite", self.suite, "--budget", self.budget,
-                            "--model", self.model, "--seed", str(seed), "--method", method.name,
-                            *(["--replay", f"{method.replay:g}"] if method.replay else []), "--order", order,
+                            "--model", self.model, "--seed", str(seed), "--method", method.spec, "--order", order,
                             *self.run_options(), "--out", str(run_dir)]
                     points.append(Point(name, seed, method, order, run_dir, tuple(argv)))
         names = [p.name for p in points]

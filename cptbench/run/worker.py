@@ -49,12 +49,11 @@ def main(job_file: str) -> int:
 
 def _train(job: dict, main_process: bool):
     from cptbench.run.provenance import make_deterministic
-    from cptbench.run.stage import train_rows
     from cptbench.train.distributed import split_batch
-    from cptbench.train.recipes import RECIPE_KINDS
+    from cptbench.train.kinds import stage_kind, train_rows
 
     make_deterministic(job["seed"])
-    recipe = RECIPE_KINDS[job["kind"]].model_validate(job["recipe"])
+    recipe = stage_kind(job["kind"]).recipe.model_validate(job["recipe"])
     per_device, accumulation = split_batch(recipe.per_device_train_batch_size, recipe.gradient_accumulation_steps,
                                            job["processes"])
     recipe = recipe.model_copy(update={"per_device_train_batch_size": per_device,

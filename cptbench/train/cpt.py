@@ -15,6 +15,7 @@ from cptbench.train.common import (
     train_and_save,
     with_lora,
 )
+from cptbench.train.loss_terms import LossTerm, add_loss_term
 from cptbench.train.recipes import CPTRecipe
 
 
@@ -29,6 +30,7 @@ def train_cpt(
     progress: StepProgress | None = None,
     first_stage: bool = True,
     callbacks: Sequence = (),
+    loss_term: LossTerm | None = None,
 ) -> TrainResult:
     """Train on ``texts`` (EOS appended to each, packed to ``max_length``) and save to ``out_dir``.
 
@@ -42,6 +44,8 @@ def train_cpt(
 
     With ``recipe.lora``, only LoRA adapters are trained and they are merged into the weights before
     saving: ``out_dir`` holds a plain model of the original architecture (cptbench/train/lora.py).
+
+    ``loss_term`` (a method's *loss* hook) is added to the trainer's loss (cptbench/train/loss_terms.py).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -67,5 +71,16 @@ def train_cpt(
         processing_class=tokenizer,
         callbacks=[loss_monitor(progress), *callbacks],
     )
-    seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
+    if loss_term is not None:
+        add_loss_term(trainer, loss_term)
+    try:
+        seconds, _ = train_and_save(trainer, tokenizer, recipe, work_dir, temporary, out_dir, finalize=finalize)
+    finally:
+        if loss_term is not None:
+            loss_term.close()
     return stage_result(trainer, out_dir, seconds)
+
+
+def train_cpt_rows(model_path: Path, rows: Sequence[dict], recipe: CPTRecipe, out_dir: Path, **common) -> TrainResult:
+    """``train_cpt`` on ``{"text"}`` rows (the stage-kind registry's calling convention)."""
+    return train_cpt(model_path, [row["text"] for row in rows], recipe, out_dir, **common)

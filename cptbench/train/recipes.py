@@ -109,4 +109,3 @@ class GRPORecipe(_Recipe):
 
 
 Recipe = CPTRecipe | SFTRecipe | GRPORecipe
-RECIPE_KINDS: dict[str, type[_Recipe]] = {"cpt": CPTRecipe, "sft": SFTRecipe, "grpo": GRPORecipe}

@@ -123,11 +123,11 @@ def test_bad_run_input(world, name):
         (["--replay-extra"], "--replay-extra: applies with --replay only"),
         pytest.param(["--out", "/proc/cptbench-run"], "--out /proc/cptbench-run: /proc is not writable",
                      marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc here")),
-        (["--method", "ewc"], "--method ewc"),
+        (["--method", "sgd"], "--method sgd: not a registered method"),
         (["--order", "sideways"], "--order 'sideways'"),
         (["--order", "random:x"], "--order 'random:x'"),
         (["--replay", "1.5"], "--replay 1.5"),
-        (["--method", "joint", "--replay", "0.25"], "--replay 0.25: replay applies to --method naive only"),
+        (["--method", "joint", "--replay", "0.25"], "--replay 0.25: an alias of --method replay:fraction=0.25; it cannot join --method joint"),
         (["--recipe", "cpt"], "--recipe cpt: expected NAME=PATH"),
         (["--recipe", "sft=trainers/sft.yaml"], "--recipe sft=...: the suite's stages use recipes"),
         (["--backend", "tgi"], "--backend tgi: not one of hf, vllm"),
@@ -173,7 +173,7 @@ def drop_cell(record):
 
 RECORD_CASES = {
     "missing matrix cell": (drop_cell, "matrix"),
-    "newer schema version": (lambda r: r.update(schema_version=2), "schema_version 2 is newer"),
+    "newer schema version": (lambda r: r.update(schema_version=3), "schema_version 3 is newer"),
     "missing field": (lambda r: r.pop("suite"), "suite: Field required"),
     "unknown field": (lambda r: r.update(colour="red"), "colour: unknown field"),
     "NaN cell": (lambda r: r["matrix"][1].__setitem__(0, float("nan")), "not finite"),

@@ -60,7 +60,7 @@ RECORD_CASES = {
     "suite hash mismatch": (lambda r: r["suite"].update(hash="0" * 64), "suite.hash 000000000000"),
     "NaN cell": (lambda r: r["matrix"][1].__setitem__(0, float("nan")), "not finite"),
     "missing cell": (drop_cell, "row 2 has"),
-    "newer schema version": (lambda r: r.update(schema_version=2), "schema_version 2 is newer"),
+    "newer schema version": (lambda r: r.update(schema_version=3), "schema_version 3 is newer"),
     "unknown field": (lambda r: r.update(colour="red"), "colour: unknown field"),
     "unshipped suite": (lambda r: r["suite"].update(name="../../etc/passwd.yaml"), "not a shipped suite"),
     "other budget caps": (lambda r: r["suite"].update(train_tokens=999), "suite.train_tokens 999"),

@@ -24,9 +24,9 @@ def recompute_metrics(record: dict) -> None:
     and they would contradict it) and store the metrics of the new matrix."""
     record["samples"] = None
     from cptbench.core import metrics
-    from cptbench.core.records import RunRecord, matrix_from_record
+    from cptbench.core.records import RunRecord, matrix_from_record, migrate_record
 
-    parsed = RunRecord.model_validate({k: v for k, v in record.items() if k != "submission"})
+    parsed = RunRecord.model_validate(migrate_record({k: v for k, v in record.items() if k != "submission"}))
     record["metrics"] = metrics.as_dict(metrics.compute_all(matrix_from_record(parsed)))
 
 

@@ -31,12 +31,12 @@ def run_method(tmp_path_factory, data_dir, tiny_model_path):
     suite = load_suite(str(folder / "mini3.yaml"))
     made = {}
 
-    def run(method="naive", order="given", replay=0.0):
-        key = (method, order, replay)
+    def run(method="naive", order="given"):
+        key = (method, order)
         if key not in made:
-            out = folder / f"{method}-{order.replace(':', '')}-{replay}"
+            out = folder / f"{method.replace(':', '-').replace('=', '')}-{order.replace(':', '')}"
             config = RunConfig(suite=suite, budget=suite.budget(None), model="tiny-llama", seed=0, out_dir=out,
-                               method=method, order=order, replay=replay)
+                               method=method, order=order)
             run_suite(config)
             made[key] = load_verified_record(out)
         return made[key]
@@ -75,14 +75,14 @@ def test_reversed_order_realigns_tasks(run_method):
 
 
 def test_replay_mixes_earlier_stages_into_later_ones(run_method):
-    record = run_method("naive", replay=0.25)
+    record = run_method("replay:fraction=0.25")
     first, *later = record.training
     assert list(first.sources) == ["politics"]  # nothing to replay before the first stage
     for stage in later:
         replayed = sum(v["tokens"] for k, v in stage.sources.items() if k != stage.stage)
         assert 0 < replayed <= 0.25 * 4096 + 1 and stage.tokens <= 4096  # budget-neutral
         assert set(stage.sources) == set(STAGES[: STAGES.index(stage.stage) + 1])
-    assert record.method.replay_fraction == 0.25
+    assert record.method.name == "replay" and record.method.params == {"fraction": 0.25, "budget_neutral": True}
     naive = run_method("naive")
     assert record.matrix[1] == naive.matrix[1]  # stage 1 is the same run
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cptbench.core.errors import ConfigError
-from cptbench.run.launch import launch_command
-from cptbench.run.nodes import Nodes, _live_job
+from cptbench.run.launcher import Nodes, launch_command
+from cptbench.run.nodes import _live_job
 
 RECIPE = """kind: cpt
 learning_rate: 1.0e-4

@@ -15,7 +15,7 @@ def method(**fields):
 
 
 def test_naive_chains_stages_and_replays_only_earlier_ones():
-    plan = make_plan(load_suite("crossdomain"), method(replay_fraction=0.25))
+    plan = make_plan(load_suite("crossdomain"), method(name="replay", params={"fraction": 0.25}))
     assert [p.stage.name for p in plan.stages] == CROSSDOMAIN
     assert [[s.name for s in p.replay] for p in plan.stages] == [CROSSDOMAIN[:i] for i in range(5)]
     assert not any(p.from_base for p in plan.stages)
@@ -43,18 +43,18 @@ def test_reorder_moves_task_alignment_with_the_stages():
 
 def test_joint_needs_cpt_stages():
     suite = load_suite("medexplain")
-    with pytest.raises(ConfigError, match="--method joint: needs cpt stages only"):
+    with pytest.raises(ConfigError, match="--method joint: needs cpt stages only, suite medexplain has grpo/sft stages"):
         make_plan(suite, MethodRef(name="joint", order=[s.name for s in suite.stages]))
 
 
 def test_replay_skips_sft_and_grpo_stages():
     suite = load_suite("medexplain")
-    plan = make_plan(suite, MethodRef(order=[s.name for s in suite.stages], replay_fraction=0.5))
+    plan = make_plan(suite, MethodRef(name="replay", params={"fraction": 0.5}, order=[s.name for s in suite.stages]))
     assert [p.replay for p in plan.stages] == [(), (), ()]
 
 
 def test_method_label_names_method_parameters_order_and_schedule():
-    label = method_label(method(replay_fraction=0.25, order_spec="reversed"), {"cpt": {"kind": "cpt", "lr_scheduler_type": "warmup_stable_decay"}})
+    label = method_label(method(name="replay", params={"fraction": 0.25}, order_spec="reversed"), {"cpt": {"kind": "cpt", "lr_scheduler_type": "warmup_stable_decay"}})
     assert label == "naive + replay 25% (budget-neutral), order reversed, lr warmup_stable_decay"
     assert method_label(None) == "naive"
     grpo = {"kind": "grpo", "rewards": {"rouge": 1.0, "correctness": 1.0}}

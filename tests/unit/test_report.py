@@ -47,9 +47,10 @@ def make_record(stages=("politics", "science"), tasks=TASKS, rows=ROWS, perplexi
         for i, s in enumerate(stages)
     ]
     raw = {
-        "schema_version": 1,
+        "schema_version": 2,
         "cptbench_version": "0.1.0",
         "created": "2025-01-02T03:04:05+00:00",
+        "method": {"name": "naive", "order": list(stages)},
         "suite": {"name": "crossdomain", "version": 1, "hash": "ab" * 32, "budget": "small",
                   "train_tokens": 8192, "eval_docs": 12},
         "model": {"reference": "HuggingFaceTB/SmolLM2-135M", "source": "hub", "parameters": 134515008},

@@ -21,14 +21,17 @@ def grid(seeds=(0, 1), methods="naive,replay:0.25", orders="given", **extra):
 
 
 @pytest.mark.parametrize(("methods", "orders", "message"), [
-    ("naive,sgd", "given", "--methods sgd: expected naive, joint, dapt or replay:F"),
-    ("replay:1", "given", "--methods replay:1: expected"),
-    ("replay:0", "given", "--methods replay:0: expected"),
-    ("replay:", "given", "--methods replay:: expected"),
-    ("replay", "given", "--methods replay: expected"),
-    (",", "given", "--methods ',': expected values separated by commas"),
+    ("naive,sgd", "given", "--methods sgd: not a registered method (naive, joint, dapt, replay, l2, ewc, distill, merge;"),
+    ("replay:1", "given", "--methods replay: fraction: Input should be less than 1"),
+    ("replay:0", "given", "--methods replay: fraction: Input should be greater than 0"),
+    ("replay:", "given", "--methods replay:: expected key=value pairs after 'replay:'"),
+    ("replay:fraction=0.2,fraction=0.3", "given", "'fraction=0.3': expected key=value, each key once"),
+    ("ewc:lambda=-1", "given", "--methods ewc: lambda: Input should be greater than or equal to 0"),
+    ("ewc:beta=1", "given", "--methods ewc: beta: Extra inputs are not permitted"),
+    ("merge:alpha=nan", "given", "--methods merge: alpha: Input should be a finite number"),
+    (",", "given", "--methods ',': expected methods separated by commas"),
     ("naive,dapt,naive", "given", "--methods naive,dapt,naive: naive appears twice"),
-    ("replay:0.25,replay:.250", "given", "replay:0.25 appears twice"),
+    ("replay:0.25,replay:.250", "given", "replay:fraction=0.25,budget_neutral=true appears twice"),
     ("replay:0.25,replay:0.251", "given", "two points would share the run directory crossdomain-smoke-tiny-llama-replay25-s0"),
     ("naive", "given,backwards", "--orders backwards: expected given, reversed, random:SEED or similar"),
     ("naive", "random:x", "--orders random:x: expected"),
@@ -63,7 +66,7 @@ def test_points_are_named_as_cptbench_run_names_the_same_run(spec, order, recipe
     """``cptbench run`` without --out names its directory with the same function."""
     method = parse_method(spec)
     assert point_name(*SMOKE, 3, method, order, recipes) == name
-    assert _default_name(*SMOKE, 3, method.name, order, method.replay, recipes) == name
+    assert _default_name(*SMOKE, 3, method.spec, order, recipes) == name
 
 
 def test_each_point_is_an_ordinary_run_command(tmp_path):
@@ -77,7 +80,7 @@ def test_each_point_is_an_ordinary_run_command(tmp_path):
     ]  # seed-major: one seed of every configuration first
     replay = points[3]
     assert replay.argv[1:] == ("-m", "cptbench", "run", "--suite", "crossdomain", "--budget", "smoke", "--model", "tiny-llama",
-                               "--seed", "0", "--method", "naive", "--replay", "0.25", "--order", "reversed",
+                               "--seed", "0", "--method", "replay:fraction=0.25,budget_neutral=true", "--order", "reversed",
                                "--backend-option", "dtype=float32", "--processes", "2", "--accelerate-config", "fsdp",
                                "--out", str(replay.run_dir))
     assert replay.run_dir == tmp_path / "points" / replay.name

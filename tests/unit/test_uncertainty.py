@@ -35,7 +35,7 @@ def make_record(bits: np.ndarray, nbytes: np.ndarray, hits: np.ndarray, seed: in
                        + [{"values": hits[t, j].tolist(), "weights": None} for j in range(2)])
         details.append([{"documents": len(nbytes)}] * 3 + [{"items": hits.shape[2]}] * 2)
     raw = {
-        "schema_version": 1, "cptbench_version": "0.1.0", "created": "2026-01-01T00:00:00+00:00",
+        "schema_version": 2, "method": {"name": "naive", "order": ["a", "b"][: rows - 1]}, "cptbench_version": "0.1.0", "created": "2026-01-01T00:00:00+00:00",
         "suite": {"name": "sim", "version": 1, "hash": "ab" * 32, "budget": "small", "train_tokens": 1, "eval_docs": 1},
         "model": {"reference": "sim", "source": "hub", "parameters": 1}, "seed": seed, "recipes": {},
         "backend": {}, "environment": {}, "data": {}, "stages": ["a", "b"][: rows - 1], "tasks": TASKS,
