@@ -62,14 +62,15 @@ def atomic_path(path: Path, *, directory: bool = False, mode: int | None = None,
     except OSError as exc:
         raise error(cannot_write(path, exc)) from None
     try:
-        yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
-        if directory and path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise error(cannot_write(path, exc)) from None
+        yield tmp  # what the block raises is its own (a download's OSError is not a write's)
+        try:
+            if mode is not None:
+                os.chmod(tmp, mode)
+            if directory and path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise error(cannot_write(path, exc)) from None
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -79,7 +80,10 @@ def atomic_path(path: Path, *, directory: bool = False, mode: int | None = None,
 
 def write_text_atomic(path: Path, text: str, *, mode: int | None = 0o644) -> None:
     with atomic_path(path, mode=mode) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:  # a full disk while writing
+            raise CptbenchError(cannot_write(path, exc)) from None
 
 
 def json_text(payload: object) -> str:
