@@ -55,3 +55,30 @@ def tiny_long_model_path(tiny_model_path, tmp_path_factory) -> Path:
         config[key] = 2048
         path.write_text(json.dumps(config))
     return target
+
+
+THREE_STAGES = """\
+name: three-stages
+version: 1
+stages:
+  - {name: politics, data: {source: crossner, domain: politics, splits: [train]}}
+  - {name: science,  data: {source: crossner, domain: science,  splits: [train]}}
+  - {name: music,    data: {source: crossner, domain: music,    splits: [train]}}
+tasks:
+  - {name: politics_bpb, kind: bpb, stage: politics, data: {source: crossner, domain: politics, split: test}}
+  - {name: science_bpb,  kind: bpb, stage: science,  data: {source: crossner, domain: science,  split: test}}
+  - {name: music_bpb,    kind: bpb, stage: music,    data: {source: crossner, domain: music,    split: test}}
+  - {name: reuters_bpb,  kind: bpb, stage: general,  data: {source: crossner, domain: conll2003, split: test}}
+budgets:
+  smoke: {train_tokens: 1024, eval_docs: 2}
+default_budget: smoke
+"""
+
+
+@pytest.fixture(scope="session")
+def three_stage_suite(tmp_path_factory, data_dir) -> Path:
+    """The first three crossdomain stages at its smoke budget, scored on bits-per-byte only: the
+    multi-process and multi-node tests launch every stage, so fewer stages keep them short."""
+    path = tmp_path_factory.mktemp("suites") / "three-stages.yaml"
+    path.write_text(THREE_STAGES)
+    return path
