@@ -57,22 +57,21 @@ def tiny_long_model_path(tiny_model_path, tmp_path_factory) -> Path:
     return target
 
 
-THREE_STAGES = """\
-name: three-stages
-version: 1
-stages:
-  - {name: politics, data: {source: crossner, domain: politics, splits: [train]}}
-  - {name: science,  data: {source: crossner, domain: science,  splits: [train]}}
-  - {name: music,    data: {source: crossner, domain: music,    splits: [train]}}
-tasks:
-  - {name: politics_bpb, kind: bpb, stage: politics, data: {source: crossner, domain: politics, split: test}}
-  - {name: science_bpb,  kind: bpb, stage: science,  data: {source: crossner, domain: science,  split: test}}
-  - {name: music_bpb,    kind: bpb, stage: music,    data: {source: crossner, domain: music,    split: test}}
-  - {name: reuters_bpb,  kind: bpb, stage: general,  data: {source: crossner, domain: conll2003, split: test}}
-budgets:
-  smoke: {train_tokens: 1024, eval_docs: 2}
-default_budget: smoke
-"""
+def stage_suite(name: str, domains: tuple[str, ...], recipe: Path | None = None, train_tokens: int = 1024) -> str:
+    """A suite of crossdomain domains, one bpb task per stage plus Reuters, at one smoke budget."""
+    uses = f"recipe: {recipe}, " if recipe else ""
+    stages = "".join(f"  - {{name: {d}, {uses}data: {{source: crossner, domain: {d}, splits: [train]}}}}\n" for d in domains)
+    tasks = "".join(f"  - {{name: {d}_bpb, kind: bpb, stage: {d}, data: {{source: crossner, domain: {d}, split: test}}}}\n"
+                    for d in domains)
+    return (f"name: {name}\nversion: 1\nstages:\n{stages}tasks:\n{tasks}"
+            "  - {name: reuters_bpb, kind: bpb, stage: general, data: {source: crossner, domain: conll2003, split: test}}\n"
+            f"budgets:\n  smoke: {{train_tokens: {train_tokens}, eval_docs: 2}}\ndefault_budget: smoke\n")
+
+
+@pytest.fixture(scope="session")
+def suite_of_stages():
+    """``stage_suite`` for tests that write a small suite of their own."""
+    return stage_suite
 
 
 @pytest.fixture(scope="session")
@@ -80,5 +79,5 @@ def three_stage_suite(tmp_path_factory, data_dir) -> Path:
     """The first three crossdomain stages at its smoke budget, scored on bits-per-byte only: the
     multi-process and multi-node tests launch every stage, so fewer stages keep them short."""
     path = tmp_path_factory.mktemp("suites") / "three-stages.yaml"
-    path.write_text(THREE_STAGES)
+    path.write_text(stage_suite("three-stages", ("politics", "science", "music")))
     return path

@@ -13,30 +13,16 @@ from cptbench.config.suites import load_suite
 from cptbench.core.records import load_verified_record
 from cptbench.run.runner import RunConfig, run_suite
 
-SUITE = """
-name: methods-mini
-version: 1
-stages:
-  - {{name: politics, recipe: {recipe}, data: {{source: crossner, domain: politics, splits: [train]}}}}
-  - {{name: science,  recipe: {recipe}, data: {{source: crossner, domain: science,  splits: [train]}}}}
-tasks:
-  - {{name: politics_bpb, kind: bpb, stage: politics, data: {{source: crossner, domain: politics, split: test}}}}
-  - {{name: science_bpb,  kind: bpb, stage: science,  data: {{source: crossner, domain: science,  split: test}}}}
-  - {{name: reuters_bpb,  kind: bpb, stage: general,  data: {{source: crossner, domain: conll2003, split: test}}}}
-budgets:
-  smoke: {{train_tokens: 700, eval_docs: 2}}
-default_budget: smoke
-"""
 LR = 1e-3
 RECIPE = f"kind: cpt\nlearning_rate: {LR}\nmax_length: 64\nper_device_train_batch_size: 1\nsave_steps: 2\n"
 
 
 @pytest.fixture(scope="module")
-def suite_file(tmp_path_factory, data_dir, tiny_model_path):
+def suite_file(tmp_path_factory, data_dir, tiny_model_path, suite_of_stages):
     folder = tmp_path_factory.mktemp("suite")
     (folder / "recipe.yaml").write_text(RECIPE)
     path = folder / "methods-mini.yaml"
-    path.write_text(SUITE.format(recipe=folder / "recipe.yaml"))
+    path.write_text(suite_of_stages("methods-mini", ("politics", "science"), folder / "recipe.yaml", train_tokens=700))
     return path
 
 
