@@ -81,3 +81,29 @@ def three_stage_suite(tmp_path_factory, data_dir) -> Path:
     path = tmp_path_factory.mktemp("suites") / "three-stages.yaml"
     path.write_text(stage_suite("three-stages", ("politics", "science", "music")))
     return path
+
+
+BATCH2_RECIPE = """kind: cpt
+learning_rate: 1.0e-4
+lr_scheduler_type: cosine
+warmup_ratio: 0.1
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 2
+max_length: 128
+"""
+
+
+@pytest.fixture(scope="session")
+def batch2_command(tmp_path_factory, three_stage_suite):
+    """``command(out, *extra)``: the `cptbench run` of the three-stage suite on the tiny model with the
+    shipped cpt settings but a global batch of 2 (what several processes can split) and 128-token rows."""
+    import sys
+
+    recipe = tmp_path_factory.mktemp("recipes") / "cpt_batch2.yaml"
+    recipe.write_text(BATCH2_RECIPE)
+
+    def command(out: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "cptbench", "run", "--suite", str(three_stage_suite), "--budget", "smoke", "--model",
+                "tiny-llama", "--seed", "0", "--recipe", f"cpt={recipe}", "--out", str(out), *extra]
+
+    return command

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,20 +18,7 @@ from cptbench.core.errors import ConfigError
 from cptbench.run.launcher import Nodes, launch_command
 from cptbench.run.nodes import _live_job
 
-RECIPE = """kind: cpt
-learning_rate: 1.0e-4
-lr_scheduler_type: cosine
-warmup_ratio: 0.1
-per_device_train_batch_size: 1
-gradient_accumulation_steps: 2
-max_length: 128
-"""
 MATRIX_TOLERANCE = 1e-6
-
-
-def command(suite: Path, recipe: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "cptbench", "run", "--suite", str(suite), "--budget", "smoke", "--model",
-            "tiny-llama", "--seed", "0", "--recipe", f"cpt={recipe}", "--out", str(out), *extra]
 
 
 def free_port() -> int:
@@ -52,23 +38,21 @@ def processes_reading(path: Path) -> list[int]:
     return found
 
 
-def start_nodes(suite: Path, recipe: Path, out: Path, port: int) -> list[subprocess.Popen]:
+def start_nodes(command, out: Path, port: int) -> list[subprocess.Popen]:
     nodes = ["--processes", "1", "--nodes", "2", "--main-address", "127.0.0.1", "--main-port", str(port)]
-    return [subprocess.Popen(command(suite, recipe, out, *nodes, "--node-rank", str(rank)), stdout=subprocess.PIPE,
+    return [subprocess.Popen(command(out, *nodes, "--node-rank", str(rank)), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for rank in (1, 0)]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, data_dir, tiny_model_path, three_stage_suite):
+def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command):
     """The 1-process run; the 2-node run with node 1 killed in stage science, then both started again."""
     folder = tmp_path_factory.mktemp("nodes")
-    recipe = folder / "cpt_batch2.yaml"
-    recipe.write_text(RECIPE)
-    one = subprocess.run(command(three_stage_suite, recipe, folder / "one"), capture_output=True, text=True, timeout=600)
+    one = subprocess.run(batch2_command(folder / "one"), capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr
 
     two, port = folder / "two", free_port()
-    follower, main = start_nodes(three_stage_suite, recipe, two, port)
+    follower, main = start_nodes(batch2_command, two, port)
     progress = two / "trainer" / "2-science-launch" / "progress.json"
     deadline = time.monotonic() + 400
     while not progress.exists() and main.poll() is None and time.monotonic() < deadline:
@@ -85,7 +69,7 @@ def runs(tmp_path_factory, data_dir, tiny_model_path, three_stage_suite):
         time.sleep(0.2)
     left = processes_reading(job)
 
-    follower, main = start_nodes(three_stage_suite, recipe, two, port)
+    follower, main = start_nodes(batch2_command, two, port)
     main_out, main_again = main.communicate(timeout=600)
     follower_out, follower_err = follower.communicate(timeout=60)
     return {"one": folder / "one", "two": two, "main_code": main_code, "main_err": main_err, "down_after": down_after,

@@ -11,28 +11,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-RECIPE = """kind: cpt
-learning_rate: 1.0e-4
-lr_scheduler_type: cosine
-warmup_ratio: 0.1
-per_device_train_batch_size: 1
-gradient_accumulation_steps: 2
-max_length: 128
-"""
 # Measured on this CPU: 0.0 (gloo sums two numbers per weight, exact here); DDP may reduce in
 # another order elsewhere, so a bit more than the last bits of a BPB value is allowed.
 MATRIX_TOLERANCE = 1e-6
-
-
-def command(suite: Path, recipe: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "cptbench", "run", "--suite", str(suite), "--budget", "smoke", "--model",
-            "tiny-llama", "--seed", "0", "--recipe", f"cpt={recipe}", "--out", str(out), *extra]
 
 
 def record(out: Path) -> dict:
@@ -52,16 +38,14 @@ def processes_reading(path: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, data_dir, tiny_model_path, three_stage_suite):
+def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command):
     """The 1-process run, and the 2-process run killed in stage science and run again."""
     folder = tmp_path_factory.mktemp("processes")
-    recipe = folder / "cpt_batch2.yaml"
-    recipe.write_text(RECIPE)
-    one = subprocess.run(command(three_stage_suite, recipe, folder / "one"), capture_output=True, text=True, timeout=600)
+    one = subprocess.run(batch2_command(folder / "one"), capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr
 
     two = folder / "two"
-    launcher = subprocess.Popen(command(three_stage_suite, recipe, two, "--processes", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    launcher = subprocess.Popen(batch2_command(two, "--processes", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = two / "trainer" / "2-science-launch" / "progress.json"  # the workers' main process wrote a step
     deadline = time.monotonic() + 300
     while not progress.exists() and launcher.poll() is None and time.monotonic() < deadline:
@@ -76,7 +60,7 @@ def runs(tmp_path_factory, data_dir, tiny_model_path, three_stage_suite):
         time.sleep(0.2)
     left = processes_reading(job)
 
-    again = subprocess.run(command(three_stage_suite, recipe, two, "--processes", "2"), capture_output=True, text=True, timeout=600)
+    again = subprocess.run(batch2_command(two, "--processes", "2"), capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     return {"one": folder / "one", "two": two, "workers": workers, "left": left, "resumed": again}
 
