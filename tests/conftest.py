@@ -107,3 +107,20 @@ def batch2_command(tmp_path_factory, three_stage_suite):
                 "tiny-llama", "--seed", "0", "--recipe", f"cpt={recipe}", "--out", str(out), *extra]
 
     return command
+
+
+def _processes_reading(path: Path) -> list[int]:
+    """Processes whose command line names ``path`` (a stage's launcher and its workers name its job file)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="session")
+def processes_reading():
+    return _processes_reading

@@ -27,17 +27,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def processes_reading(path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(path) in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def start_nodes(command, out: Path, port: int) -> list[subprocess.Popen]:
     nodes = ["--processes", "1", "--nodes", "2", "--main-address", "127.0.0.1", "--main-port", str(port)]
     return [subprocess.Popen(command(out, *nodes, "--node-rank", str(rank)), stdout=subprocess.PIPE,
@@ -45,7 +34,7 @@ def start_nodes(command, out: Path, port: int) -> list[subprocess.Popen]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command):
+def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command, processes_reading):
     """The 1-process run; the 2-node run with node 1 killed in stage science, then both started again."""
     folder = tmp_path_factory.mktemp("nodes")
     one = subprocess.run(batch2_command(folder / "one"), capture_output=True, text=True, timeout=600)

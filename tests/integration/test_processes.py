@@ -25,20 +25,8 @@ def record(out: Path) -> dict:
     return json.loads((out / "record.json").read_text())
 
 
-def processes_reading(path: Path) -> list[int]:
-    """Processes whose command line names ``path`` (the launcher and its workers name the job file)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(path) in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command):
+def runs(tmp_path_factory, data_dir, tiny_model_path, batch2_command, processes_reading):
     """The 1-process run, and the 2-process run killed in stage science and run again."""
     folder = tmp_path_factory.mktemp("processes")
     one = subprocess.run(batch2_command(folder / "one"), capture_output=True, text=True, timeout=600)
