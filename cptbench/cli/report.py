@@ -30,7 +30,6 @@ def report(
     compare runs (deltas against the first, whether each is distinguishable from noise, and every
     side on the plasticity–forgetting plane with its intervals: tradeoff.png)."""
     from cptbench.core.errors import ConfigError
-    from cptbench.core.records import load_verified_record
     from cptbench.publish.compare import check_seed_group, write_comparison
     from cptbench.publish.report import seeds_markdown, summary_markdown, write_report
 
@@ -50,7 +49,9 @@ def report(
             frames = load_run(sides[0][0])
             typer.echo(run_csv(frames) if output_format == "csv" else run_json(frames), nl=False)
             return
-        groups = [[load_verified_record(path) for path in side] for side in sides]
+        from cptbench.publish.frames import read_run_record
+
+        groups = [[read_run_record(path) for path in side] for side in sides]
         for side, group in zip(runs, groups):
             check_seed_group(group, side)
         path = sides[0][0]

@@ -23,8 +23,9 @@ def sweep(
     budget: str = typer.Option(None, "--budget", "-b", help="Budget name (default: the suite's default)."),
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Alias, local directory or hub id."),
     seeds: str = typer.Option("0", "--seeds", help="Seeds, e.g. 0,1,2."),
-    methods: str = typer.Option("naive", "--methods", help="Methods, e.g. naive,replay:0.25: naive, joint, dapt, or replay:F "
-                                "(naive with --replay F). The first is the report's reference."),
+    methods: str = typer.Option("naive", "--methods", help="Methods, e.g. naive,replay:0.25,ewc:lambda=1000,gamma=0.9 "
+                                "(`cptbench methods` lists them; a piece with '=' and no ':' continues the previous "
+                                "method's parameters). The first is the report's reference."),
     orders: str = typer.Option("given", "--orders", help="Stage orders, e.g. given,reversed: given, reversed, random:SEED, similar."),
     out: Path = typer.Option(None, "--out", "-o", help="Sweep directory (default: runs/sweep-<suite>-<budget>-<model>); "
                              "each point runs in OUT/points/<name>."),

@@ -63,7 +63,7 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _read(path: Path) -> RunRecord:
+def read_run_record(path: Path) -> RunRecord:
     """A run directory, its ``record.json``, or a leaderboard submission file (a record with a
     ``submission`` header); the stored metrics must agree with the formulas on its matrix."""
     path = Path(path)
@@ -115,7 +115,7 @@ def load_run(path: str | Path) -> RunFrames:
 
     ``path``: a run directory, a ``record.json``, or a leaderboard submission file. The record is
     validated as ``cptbench report`` validates it (schema, samples, stored metrics = formulas)."""
-    return run_frames(_read(Path(path)))
+    return run_frames(read_run_record(Path(path)))
 
 
 def load_board(suite: str, root: str | Path | None = None, sort: str | None = None) -> pd.DataFrame:

@@ -108,3 +108,14 @@ def test_import_cptbench_stays_light():
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert not loaded & {"pandas", "torch", "transformers", "numpy"}
     assert "load_run" in dir(cptbench)
+
+
+def test_markdown_report_reads_a_submission_file_like_a_run(tmp_path):
+    """The help's example names a submission file: every format reads it (a record plus its header)."""
+    result = CliRunner().invoke(app, ["report", str(SUBMISSION), "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "heatmap.png").stat().st_size > 0
+    assert "| forgetting_max | logprob | 6.9741 |" in (tmp_path / "report.md").read_text()
+    seeds = ",".join(str(SUBMISSION).replace("-s0", f"-s{s}") for s in range(3))
+    result = CliRunner().invoke(app, ["report", seeds], catch_exceptions=False)
+    assert result.exit_code == 0 and "seeds 0, 1, 2" in result.output, result.output
