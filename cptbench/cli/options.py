@@ -30,6 +30,12 @@ def replay_extra_option():
     return typer.Option(False, "--replay-extra", help="With --replay: alias of replay's budget_neutral=false (replayed tokens added to the budget).")
 
 
+def report_to_option():
+    return typer.Option("none", "--report-to", help="Experiment tracker: none, tensorboard, wandb, mlflow or trackio. Training "
+                        "losses through transformers' integration; each row of the matrix, the metrics and the run's "
+                        "configuration too; under RUN_DIR/trackers/, offline by default (pip install \"cptbench[NAME]\").")
+
+
 def method_spec(method: str, replay: float = 0.0, replay_extra: bool = False) -> str:
     """The ``--method`` spec, with the ``--replay F [--replay-extra]`` aliases folded into it."""
     import math

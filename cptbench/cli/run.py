@@ -19,6 +19,7 @@ from cptbench.cli.options import (
     order_option,
     replay_extra_option,
     replay_option,
+    report_to_option,
     seed_option,
 )
 from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
@@ -52,6 +53,7 @@ def run(
     node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank, 0 to M-1 (with --nodes M)."),
     main_address: str = typer.Option("127.0.0.1", "--main-address", help="Node 0's address: the stages' rendezvous (with --nodes)."),
     main_port: int = typer.Option(29500, "--main-port", help="The rendezvous port on node 0 (with --nodes)."),
+    report_to: str = report_to_option(),
     force: bool = typer.Option(False, "--force", help="Empty the run directory and start over (needed when it holds another configuration)."),
 ) -> None:
     """Run a suite: evaluate the base model, then train and evaluate after every stage.
@@ -91,7 +93,7 @@ def run(
                                method=spec, order=order, recipe_overrides=overrides, backend=backend,
                                backend_options=backend_options(backend_option, vllm_url), processes=processes,
                                accelerate_config=accelerate_config_path(accelerate_config) if accelerate_config else None,
-                               nodes=node if node.count > 1 else None)
+                               nodes=node if node.count > 1 else None, report_to=report_to)
             with RichReporter() as reporter:
                 records.append(run_suite(config, reporter))
             outs.append(target)

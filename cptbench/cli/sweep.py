@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from cptbench.cli.errors import handled
-from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP
+from cptbench.cli.options import BACKEND_HELP, BACKEND_OPTION_HELP, report_to_option
 from cptbench.core.constants import DEFAULT_BACKEND, DEFAULT_MODEL
 
 app = typer.Typer(help="Sweeps: one ordinary `cptbench run` per grid point, each in its own resumable run directory, "
@@ -46,6 +46,7 @@ def sweep(
     accelerate_config: str = typer.Option(None, "--accelerate-config", help="Accelerate config for --processes "
                                           "(ddp, fsdp, deepspeed_zero2 or a YAML path), passed to every run."),
     eval_every: int = typer.Option(None, "--eval-every", min=1, help="Curves inside each stage (passed to every run)."),
+    report_to: str = report_to_option(),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print each point's `cptbench run` command and submit nothing."),
 ) -> None:
     """Run every point of the grid (seed-major), skip finished ones, and write OUT/report.md at the end.
@@ -66,7 +67,7 @@ def sweep(
     with handled():
         grid = make_grid(suite, budget, model, parse_seeds(seeds), methods, orders, recipes=recipe, backend=backend,
                          backend_options=backend_option, processes=processes, eval_every=eval_every,
-                         accelerate_config=accelerate_config)
+                         accelerate_config=accelerate_config, report_to=report_to)
         options = ExecutorOptions(executor, max_parallel, timeout_min, slurm_partition, gpus_per_node, cpus_per_task, nodes)
         where = SweepDir(out or Path("runs") / f"sweep-{grid.suite_name}-{grid.budget}-{Path(grid.model).name}")
         if dry_run:

@@ -9,6 +9,7 @@ from pathlib import Path
 from cptbench.core.spec import Budget
 from cptbench.methods.base import Method
 from cptbench.run.plan import PlannedStage
+from cptbench.train.trackers import Tracking
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StageJob:
     processes: int = 1  # > 1: trained by that many processes (cptbench/run/launch.py)
     accelerate_config: Path | None = None  # an Accelerate config file for the launch (GPU: DDP, FSDP, DeepSpeed)
     nodes: object = None  # a cptbench.run.nodes.Nodes: this node's place among several training each stage (None: one)
+    tracking: Tracking | None = None  # --report-to: where transformers' integration logs the training
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def train_in_processes(job: StageJob, built: StageRows, common: dict) -> TrainRe
         "seed": common["seed"], "first_stage": common["first_stage"], "processes": job.processes * nodes.count,
         "progress": str(paths["progress"]), "result": str(paths["result"]), "error": str(paths["error"]),
         "token": token, "nodes": nodes.count, "processes_per_node": job.processes,
+        "tracking": job.tracking.to_json() if job.tracking else None,
     })
     log = job.work_dir.parent.parent / "logs" / f"train-{job.work_dir.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

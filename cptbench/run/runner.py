@@ -45,8 +45,10 @@ from cptbench.run.prechecks import check_model_fit, check_stages
 from cptbench.run.processes import training_processes
 from cptbench.run.provenance import check_seed, environment, make_deterministic
 from cptbench.run.store import RunDir, writable_folder
+from cptbench.run.trackers import ResultsTracker, finite, results_tracker, stage_tracking, tracked_config
 from cptbench.train.kinds import stage_kind
 from cptbench.train.recipes import Recipe
+from cptbench.train.trackers import check_report_to
 
 METHOD_STATE = "method"  # the run directory's folder for a method's saved state (ewc's Fisher)
 PER_STEP_LOGS = ("losses", "learning_rates", "reward_steps")  # in train/<t>-<stage>.json beside the summary, not in the record
@@ -72,6 +74,7 @@ class RunConfig:
     processes: int = 1  # > 1: each stage trained by that many processes (cptbench/run/launch.py)
     accelerate_config: Path | None = None  # the Accelerate config those processes are launched with
     nodes: Nodes | None = None  # --nodes M > 1: each stage trained on M nodes (cptbench/run/nodes.py); this is node 0
+    report_to: str = "none"  # --report-to: a tracker for losses, rows and metrics (cptbench/run/trackers.py); not in the fingerprint
 
     @property
     def external(self) -> bool:
@@ -154,38 +157,42 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
             reporter.log(f"{run.record}: this configuration already finished; nothing to do")
             return load_record(run.record)
         determinism = make_deterministic(config.seed)
-        loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets, Attempts(run, started))
-        rows = [loop.evaluate(0, "base", inputs.model.path)]
-        training: list[StageTraining] = []
-        done = loop.finished_stage()
-        current: Path | None = inputs.model.path if done == 0 else None
-        reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
-        for planned in inputs.plan.stages:
-            stage = planned.stage
-            if inputs.checkpoints:  # evaluate-sequence: trained elsewhere
-                from cptbench.run.external import external_training
+        with results_tracker(config.report_to, run.root, tracked_config(config)) as tracker:  # --report-to
+            loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets, Attempts(run, started),
+                              tracker)
+            rows = [loop.evaluate(0, "base", inputs.model.path)]
+            training: list[StageTraining] = []
+            done = loop.finished_stage()
+            current: Path | None = inputs.model.path if done == 0 else None
+            reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
+            for planned in inputs.plan.stages:
+                stage = planned.stage
+                if inputs.checkpoints:  # evaluate-sequence: trained elsewhere
+                    from cptbench.run.external import external_training
 
-                current = inputs.checkpoints[len(training) + 1]
-                training.append(external_training(planned, inputs.manifest))
-            elif stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
-                training.append(loop.saved_training(stage))
-                current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
-            else:
-                crash_point(f"before-train:{stage.name}")
-                start = inputs.model.path if planned.from_base else current
-                current, summary = loop.train(planned, start, inputs)
-                training.append(summary)
-            rows.append(loop.evaluate(stage.index, stage.name, current))
-            reporter.update("stages", advance=1)
-        reporter.finish("stages")
-        record = _record(config, inputs, loop, rows, training, determinism)
-        write_json_atomic(run.record, record.model_dump(mode="json"))
+                    current = inputs.checkpoints[len(training) + 1]
+                    training.append(external_training(planned, inputs.manifest))
+                elif stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
+                    training.append(loop.saved_training(stage))
+                    current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
+                else:
+                    crash_point(f"before-train:{stage.name}")
+                    start = inputs.model.path if planned.from_base else current
+                    current, summary = loop.train(planned, start, inputs)
+                    training.append(summary)
+                rows.append(loop.evaluate(stage.index, stage.name, current))
+                reporter.update("stages", advance=1)
+            reporter.finish("stages")
+            record = _record(config, inputs, loop, rows, training, determinism)
+            write_json_atomic(run.record, record.model_dump(mode="json"))
+            tracker.metrics(len(record.stages), finite(record.metrics))  # computed on the whole matrix: at its last row
     return record
 
 
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
     """Cheap checks before any long work: method, recipes, data for every stage and task, model, disk."""
     check_seed(config.seed)
+    check_report_to(config.report_to)  # its package missing: before anything is written
     out_folder = writable_folder(config.out_dir, force=config.force)  # before the model is resolved: that may be a download
     method_from_spec(config.method)  # a wrong name, key, type or range: before anything else
     check_backend(config.backend, dict(config.backend_options))
@@ -273,8 +280,10 @@ def _claim_run_dir(run: RunDir, config: RunConfig, inputs: _Inputs) -> None:
 class _StageLoop:
     """Training and evaluation of one run, resuming from what earlier attempts finished."""
 
-    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets, attempts: Attempts) -> None:
+    def __init__(self, config: RunConfig, suite: Suite, run: RunDir, reporter: Reporter, eval_sets, attempts: Attempts,
+                 tracker: ResultsTracker | None = None) -> None:
         self.config = config
+        self.tracker = tracker or ResultsTracker()
         self.attempts = attempts
         self.suite = suite  # as planned: stages in run order (or the single joint stage)
         self.run = run
@@ -310,6 +319,7 @@ class _StageLoop:
         ordered = [cells[t.name] for t in self.suite.tasks]
         self.details.append([c.details for c in ordered])
         self.samples.append([c.samples for c in ordered])
+        self.tracker.row(row, {t.name: c.value for t, c in zip(self.suite.tasks, ordered)})
         return [c.value for c in ordered]
 
     def _evaluate_missing(self, row: int, label: str, model_path: Path, tasks) -> dict[str, Cell]:
@@ -370,7 +380,7 @@ class _StageLoop:
                        start=start, checkpoint=checkpoint, work_dir=self.run.trainer_dir(stage.index, stage.name),
                        method=inputs.plan.plugin, state_dir=self.run.root / METHOD_STATE,
                        processes=self.config.processes, accelerate_config=self.config.accelerate_config,
-                       nodes=self.config.nodes)
+                       nodes=self.config.nodes, tracking=stage_tracking(self.config.report_to, self.run.root, stage.index, stage.name))
         self.reporter.start("train", f"train {stage.name} ({stage.kind})", 0)
 
         def progress(step: int, total: int) -> None:

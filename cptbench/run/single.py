@@ -17,6 +17,7 @@ from cptbench.run.provenance import check_seed
 from cptbench.run.store import check_force_checkpoint, writable_folder
 from cptbench.train.common import StepProgress, TrainResult
 from cptbench.train.kinds import stage_kind, train_rows
+from cptbench.train.trackers import Tracking, check_report_to
 
 CHAT_FIELDS = ("prompt", "completion")  # a string, or a list of chat messages; every other field: a string
 
@@ -67,13 +68,15 @@ def _is_message(value: object) -> bool:
 
 
 def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | None = None, seed: int = 0,
-              force: bool = False, progress: StepProgress | None = None) -> TrainResult:
-    """Train ``model`` for one stage of ``kind`` on ``data``; the checkpoint lands in ``out``."""
+              force: bool = False, progress: StepProgress | None = None, report_to: str = "none") -> TrainResult:
+    """Train ``model`` for one stage of ``kind`` on ``data``; the checkpoint lands in ``out``, and
+    with ``report_to`` the training logs in ``OUT-trackers/`` beside it (cptbench/train/trackers.py)."""
     from cptbench.config.suites import load_recipe
     from cptbench.models.resolve import resolve_model
 
     stage_kind(kind, "--kind")
     check_seed(seed)
+    check_report_to(report_to)
     loaded = load_recipe(recipe or kind, kind)
     rows = read_rows(data, kind)
     writable_folder(out)
@@ -82,9 +85,18 @@ def train_one(kind: str, model: str, data: Path, out: Path, *, recipe: str | Non
     if out.exists() and any(out.iterdir()) and not force:
         raise ConfigError(f"--out {out}: exists and is not empty; choose another folder or pass --force")
     start = resolve_model(model).path
-    common = dict(seed=seed, progress=progress)
+    common = dict(seed=seed, progress=progress, tracking=single_tracking(report_to, out, kind))
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
     return train_rows(kind, rows, loaded, start, out, **common)
+
+
+def single_tracking(report_to: str, out: Path, kind: str) -> Tracking | None:
+    """``cptbench train --report-to``: the tracker's folder beside the checkpoint (which is replaced
+    whole when it is saved), ``OUT-trackers/``; the tracker run named after ``out``."""
+    if report_to == "none":
+        return None
+    folder = out.absolute()
+    return Tracking(report_to, folder.with_name(folder.name + "-trackers"), folder.name, kind)

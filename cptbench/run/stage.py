@@ -37,7 +37,8 @@ def train_stage(job: StageJob, data: dict[str, Texts | Examples], progress: Step
     planned = job.data.planned
     stage = planned.stage
     first = stage.index == 1 or planned.from_base  # a stage from the base model warms up even without re-warming
-    common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks)
+    common = dict(seed=job.data.seed, work_dir=job.work_dir, progress=progress, first_stage=first, callbacks=callbacks,
+                  tracking=job.tracking)
     built = stage_rows(job.data, data)
     context = StageContext(stage, job.start, job.checkpoint, job.state_dir, built.rows, job.recipe, job.data.seed)
     loss_term = job.method.loss(context)

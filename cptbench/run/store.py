@@ -10,6 +10,7 @@
       checkpoints/<t>-<stage>/    the last finished stage's model (earlier ones are removed)
       trainer/<t>-<stage>/        the trainer's own checkpoints inside an unfinished stage
       logs/run.log                what happened, one line per event
+      trackers/                   --report-to: the tracker's own logs (cptbench/run/trackers.py)
       .lock                       pid of the process that owns the directory
 
 A stage is finished when both its checkpoint directory (created by an atomic rename) and its

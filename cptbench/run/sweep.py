@@ -142,6 +142,7 @@ class Grid(Strict):
     processes: int = 1
     accelerate_config: str | None = None  # a shipped name or an absolute YAML path
     eval_every: int | None = None
+    report_to: str = "none"  # --report-to for every point; not part of what a sweep directory compares
 
     def parsed_methods(self) -> tuple[Method, ...]:
         return tuple(parse_method(spec) for spec in self.methods)
@@ -159,6 +160,8 @@ class Grid(Strict):
             options += ["--accelerate-config", self.accelerate_config]
         if self.eval_every is not None:
             options += ["--eval-every", str(self.eval_every)]
+        if self.report_to != "none":
+            options += ["--report-to", self.report_to]
         return options
 
     def points(self, root: Path) -> list[Point]:
@@ -189,10 +192,12 @@ class Grid(Strict):
 def make_grid(suite: str, budget: str | None, model: str, seeds, methods: str, orders: str, *,
               recipes=(), backend: str = DEFAULT_BACKEND, backend_options=(), processes: int = 1,
               accelerate_config: str | None = None,
-              eval_every: int | None = None) -> Grid:
+              eval_every: int | None = None, report_to: str = "none") -> Grid:
     """The grid of a sweep command line; every malformed value is one ConfigError naming its flag."""
     from cptbench.config.suites import load_suite
+    from cptbench.train.trackers import check_report_to
 
+    check_report_to(report_to)  # its package missing: before sweep.json is written
     loaded = load_suite(suite)
     chosen = loaded.budget(budget).name
     suite_ref = str(Path(suite).absolute()) if Path(suite).suffix in {".yaml", ".yml"} else suite
@@ -201,7 +206,7 @@ def make_grid(suite: str, budget: str | None, model: str, seeds, methods: str, o
                 seeds=tuple(seeds), methods=tuple(m.spec for m in parse_methods(methods)), orders=parse_orders(orders),
                 recipes=tuple(parse_recipe(item) for item in recipes), backend=backend,
                 backend_options=tuple(backend_options), processes=processes, eval_every=eval_every,
-                accelerate_config=_absolute(accelerate_config))
+                accelerate_config=_absolute(accelerate_config), report_to=report_to)
     grid.points(Path("."))  # refuses colliding names now, not at submission
     return grid
 
@@ -255,7 +260,7 @@ class SweepDir:
         jobs: dict[str, PointEntry] = {}
         if self.state.exists():
             existing = self.load()
-            old, new = existing.grid.model_dump(mode="json"), grid.model_dump(mode="json")
+            old, new = (g.model_dump(mode="json", exclude={"report_to"}) for g in (existing.grid, grid))  # trackers change no number
             if old != new:
                 differs = ", ".join(k for k in new if old.get(k) != new[k])
                 raise ConfigError(f"{self.state}: the sweep directory holds another grid (differs in: {differs}); "

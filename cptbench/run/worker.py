@@ -51,6 +51,7 @@ def _train(job: dict, main_process: bool):
     from cptbench.run.provenance import make_deterministic
     from cptbench.train.distributed import split_batch
     from cptbench.train.kinds import stage_kind, train_rows
+    from cptbench.train.trackers import Tracking
 
     make_deterministic(job["seed"])
     recipe = stage_kind(job["kind"]).recipe.model_validate(job["recipe"])
@@ -66,7 +67,7 @@ def _train(job: dict, main_process: bool):
 
     return train_rows(job["kind"], job["rows"], recipe, Path(job["start"]), Path(job["checkpoint"]),
                       seed=job["seed"], work_dir=Path(job["work_dir"]), progress=progress,
-                      first_stage=job["first_stage"])
+                      first_stage=job["first_stage"], tracking=Tracking.from_json(job.get("tracking")))
 
 
 if __name__ == "__main__":

@@ -47,13 +47,16 @@ def no_activation_checkpointing() -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": False}
 
 
-def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = True) -> dict[str, object]:
+def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = True, tracking=None) -> dict[str, object]:
     """Keyword arguments every TRL config takes from a recipe (optimizer, schedule, logging, saving).
 
     ``rewarm: false`` in the recipe warms up in the first stage only. The warm-up-stable-decay
     schedule needs its decay length in steps, which is set once the trainer knows its step count
-    (``set_decay_steps``).
+    (``set_decay_steps``). ``tracking`` (a ``cptbench.train.trackers.Tracking``): where transformers'
+    own integration reports the training logs (``--report-to``); none without it.
     """
+    from cptbench.train.trackers import trainer_arguments
+
     warmup = recipe.warmup_ratio if (first_stage or recipe.rewarm) else 0.0
     return dict(
         output_dir=str(work_dir),
@@ -73,7 +76,7 @@ def common_arguments(recipe, work_dir: Path, *, seed: int, first_stage: bool = T
         logging_nan_inf_filter=False,  # a NaN loss must surface, not be averaged away
         save_strategy="steps" if recipe.save_steps else "no",
         save_steps=recipe.save_steps or 500,
-        report_to="none",
+        **trainer_arguments(tracking),
         disable_tqdm=True,
         dataloader_pin_memory=False,
         ddp_find_unused_parameters=False,  # several processes: every trained weight is used in each step

@@ -30,6 +30,7 @@ def train_cpt(
     progress: StepProgress | None = None,
     first_stage: bool = True,
     callbacks: Sequence = (),
+    tracking=None,
     loss_term: LossTerm | None = None,
 ) -> TrainResult:
     """Train on ``texts`` (EOS appended to each, packed to ``max_length``) and save to ``out_dir``.
@@ -46,6 +47,8 @@ def train_cpt(
     saving: ``out_dir`` holds a plain model of the original architecture (cptbench/train/lora.py).
 
     ``loss_term`` (a method's *loss* hook) is added to the trainer's loss (cptbench/train/loss_terms.py).
+    ``tracking`` (``--report-to``): transformers' integration logs the training there (cptbench/train/trackers.py;
+    sft and grpo take it too).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -56,7 +59,7 @@ def train_cpt(
     model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     config = SFTConfig(
-        **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
+        **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage, tracking=tracking),
         max_length=min(recipe.max_length, model.config.max_position_embeddings),
         packing=True,
         packing_strategy="wrapped",

@@ -34,6 +34,7 @@ def train_grpo(
     reward_funcs: Sequence[Callable] | None = None,
     reward_weights: Sequence[float] | None = None,
     callbacks: Sequence = (),
+    tracking=None,
 ) -> TrainResult:
     """Train on ``examples`` (``{"prompt": [chat messages], "reference": str, "decision": str}``;
     every column but ``prompt`` reaches the reward functions as a keyword argument) and save to
@@ -70,7 +71,7 @@ def train_grpo(
     tokenizer.padding_side = "left"  # prompts are left-padded for generation
     model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
-    arguments = common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage)
+    arguments = common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage, tracking=tracking)
     arguments.update(per_device_train_batch_size=generation_batch // accumulation)
     config = GRPOConfig(
         **arguments,

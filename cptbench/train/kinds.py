@@ -34,8 +34,12 @@ class StageKind:
         return getattr(budget, self.examples_budget) if self.examples_budget else None
 
     def train(self, rows, recipe, start: Path, checkpoint: Path, **common):
+        """The trainer on ``rows``; with ``tracking`` in ``common``, inside its tracker's environment."""
+        from cptbench.train.trackers import stage_environment
+
         module, _, function = self.trainer.partition(":")
-        return getattr(importlib.import_module(module), function)(start, rows, recipe, checkpoint, **common)
+        with stage_environment(common.get("tracking")):
+            return getattr(importlib.import_module(module), function)(start, rows, recipe, checkpoint, **common)
 
 
 def _sft_row(example) -> dict:

@@ -31,6 +31,7 @@ def train_sft(
     progress: StepProgress | None = None,
     first_stage: bool = True,
     callbacks: Sequence = (),
+    tracking=None,
 ) -> TrainResult:
     """Train on ``examples`` and save to ``out_dir``.
 
@@ -55,7 +56,7 @@ def train_sft(
     model, finalize = with_lora(model, recipe, seed)
     work_dir, temporary = make_work_dir(work_dir, out_dir)
     config = SFTConfig(
-        **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage),
+        **common_arguments(recipe, work_dir, seed=seed, first_stage=first_stage, tracking=tracking),
         max_length=min(recipe.max_length, model.config.max_position_embeddings),
         # An example longer than max_length loses the start of its prompt, not the end of its answer:
         # the loss is on the completion (whose last line is the answer), and evaluation cuts long
