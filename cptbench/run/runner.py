@@ -160,33 +160,40 @@ def run_suite(config: RunConfig, reporter: Reporter | None = None) -> RunRecord:
         with results_tracker(config.report_to, run.root, tracked_config(config)) as tracker:  # --report-to
             loop = _StageLoop(config, inputs.plan.suite, run, reporter, inputs.eval_sets, Attempts(run, started),
                               tracker)
-            rows = [loop.evaluate(0, "base", inputs.model.path)]
-            training: list[StageTraining] = []
-            done = loop.finished_stage()
-            current: Path | None = inputs.model.path if done == 0 else None
-            reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
-            for planned in inputs.plan.stages:
-                stage = planned.stage
-                if inputs.checkpoints:  # evaluate-sequence: trained elsewhere
-                    from cptbench.run.external import external_training
-
-                    current = inputs.checkpoints[len(training) + 1]
-                    training.append(external_training(planned, inputs.manifest))
-                elif stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
-                    training.append(loop.saved_training(stage))
-                    current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
-                else:
-                    crash_point(f"before-train:{stage.name}")
-                    start = inputs.model.path if planned.from_base else current
-                    current, summary = loop.train(planned, start, inputs)
-                    training.append(summary)
-                rows.append(loop.evaluate(stage.index, stage.name, current))
-                reporter.update("stages", advance=1)
-            reporter.finish("stages")
+            rows, training = _stages(loop, config, inputs, run, reporter)
             record = _record(config, inputs, loop, rows, training, determinism)
             write_json_atomic(run.record, record.model_dump(mode="json"))
             tracker.metrics(len(record.stages), finite(record.metrics))  # computed on the whole matrix: at its last row
     return record
+
+
+def _stages(loop: _StageLoop, config: RunConfig, inputs: _Inputs, run: RunDir,
+            reporter: Reporter) -> tuple[list[list[float]], list[StageTraining]]:
+    """The base row, then each stage trained (or read back from an earlier attempt) and evaluated."""
+    rows = [loop.evaluate(0, "base", inputs.model.path)]
+    training: list[StageTraining] = []
+    done = loop.finished_stage()
+    current: Path | None = inputs.model.path if done == 0 else None
+    reporter.start("stages", f"{config.suite.name} stages", len(inputs.plan.stages))
+    for planned in inputs.plan.stages:
+        stage = planned.stage
+        if inputs.checkpoints:  # evaluate-sequence: trained elsewhere
+            from cptbench.run.external import external_training
+
+            current = inputs.checkpoints[len(training) + 1]
+            training.append(external_training(planned, inputs.manifest))
+        elif stage.index <= done:  # finished by an earlier attempt: its checkpoint is kept only for the last
+            training.append(loop.saved_training(stage))
+            current = run.checkpoint(stage.index, stage.name) if stage.index == done else None
+        else:
+            crash_point(f"before-train:{stage.name}")
+            start = inputs.model.path if planned.from_base else current
+            current, summary = loop.train(planned, start, inputs)
+            training.append(summary)
+        rows.append(loop.evaluate(stage.index, stage.name, current))
+        reporter.update("stages", advance=1)
+    reporter.finish("stages")
+    return rows, training
 
 
 def _precheck(config: RunConfig, reporter: Reporter) -> _Inputs:
