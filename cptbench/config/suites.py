@@ -143,13 +143,17 @@ def load_recipe(name_or_path: str, kind: str | None = None) -> Recipe:
     """A recipe name (``cpt`` -> ``trainers/cpt.yaml``) or a path to a YAML file. Its ``kind``
     field picks the schema (default ``cpt``); ``kind`` given here must match it."""
     path = recipe_path(name_or_path)
-    raw = read_yaml_mapping(path)
+    return recipe_from_mapping(read_yaml_mapping(path), path, kind)
+
+
+def recipe_from_mapping(raw: dict, source: object, kind: str | None = None) -> Recipe:
+    """A recipe's fields (a YAML file's, or those a run's ``config.json`` keeps) in its kind's schema."""
     found = raw.get("kind", "cpt")
     if not isinstance(found, str) or found not in STAGE_KINDS:
-        raise ConfigError(f"{path}: kind: {found!r} is not one of {sorted(STAGE_KINDS)}")
+        raise ConfigError(f"{source}: kind: {found!r} is not one of {sorted(STAGE_KINDS)}")
     if kind is not None and found != kind:
-        raise ConfigError(f"{path}: kind: recipe is for {found!r} stages, the stage is {kind!r}")
-    return validate(raw, STAGE_KINDS[found].recipe, str(path))
+        raise ConfigError(f"{source}: kind: recipe is for {found!r} stages, the stage is {kind!r}")
+    return validate(raw, STAGE_KINDS[found].recipe, str(source))
 
 
 def evaluation_view(suite: Suite, task_names: list[str] | None = None) -> Suite:

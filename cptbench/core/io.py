@@ -86,6 +86,16 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = 0o644) -> Non
             raise CptbenchError(cannot_write(path, exc)) from None
 
 
+def write_bytes(path: Path, data: bytes, *, shown: Path | None = None) -> None:
+    """``path.write_bytes`` for a file inside a folder that ``atomic_path(directory=True)`` fills (its
+    rename is the atomic step): an ``OSError`` (a full disk mid-write) is one line naming ``shown``,
+    the file as it will be called, rather than the temp folder that is removed."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise CptbenchError(cannot_write(Path(shown or path), exc)) from None
+
+
 def json_text(payload: object) -> str:
     """Indented JSON, keys in insertion order, NaN and infinities refused as one line (JSON has none)."""
     try:

@@ -228,7 +228,7 @@ def submit(
     record_file = Path(record_path) / RECORD_NAME if Path(record_path).is_dir() else Path(record_path)
     record = load_verified_record(record_file)
     suite = check_record(record, str(record_file), load_suite(str(suite_file)) if suite_file else None)
-    header = header.model_copy(update={"verified": verification_of(record_file)})
+    header = header.model_copy(update={"verified": verification_of(record_file, record)})
     submission = Submission.model_validate(submission_payload(record, header))
     directory = Path(root) / board_folder(suite)
     with waiting_lock(directory / ".lock", lock_timeout):
@@ -274,14 +274,22 @@ def row_cells(board: Board, row: Row) -> list[str]:
     seeds = ", ".join(str(e.submission.seed) for e in row.entries)
     head = [str(row.rank), row.id, first.model, record_method_label(first.submission), first.submission.suite.budget, seeds]
     submitted = max(e.header.submitted for e in row.entries).isoformat()
-    verified = [verified_text(e.header) for e in row.entries]
-    shown_verified = verified[0] if len(set(verified)) == 1 else f"{sum(v != DASH for v in verified)} of {len(verified)}"
-    return head + [row.shown(key) for key in board.columns] + [submitted, shown_verified]
+    return head + [row.shown(key) for key in board.columns] + [submitted, verified_cell([e.header for e in row.entries])]
 
 
 def verified_text(header: SubmissionHeader) -> str:
-    """Who re-evaluated the entry (``cptbench verify``), or a dash."""
-    return f"yes (cptbench {header.verified.cptbench_version})" if header.verified else DASH
+    """The entry's level and the cptbench that reached it: ``verified`` (``cptbench verify``: base
+    and final rows re-evaluated), ``reproduced`` (``verify --reproduce``: every row trained again), or a dash."""
+    return f"{header.verified.level} (cptbench {header.verified.cptbench_version})" if header.verified else DASH
+
+
+def verified_cell(headers: list[SubmissionHeader]) -> str:
+    """A row's seeds: their common text, else how many reached each level (``1 of 2 reproduced``)."""
+    texts = [verified_text(h) for h in headers]
+    if len(set(texts)) == 1:
+        return texts[0]
+    levels = [h.verified.level for h in headers if h.verified]
+    return ", ".join(f"{levels.count(level)} of {len(headers)} {level}" for level in ("reproduced", "verified") if level in levels)
 
 
 def header_cells(board: Board) -> list[str]:
@@ -300,7 +308,9 @@ def describe(board: Board) -> str:
         "content hash, a complete and finite matrix, provenance (model, recipes, seed, versions, budget), "
         "every metric recomputed from the matrix, every cell recomputed from its per-document details, "
         "document, item and token counts against the budget, the pinned hash of every data file, and "
-        "the model's name against its size. Entries marked verified were evaluated again by `cptbench verify`. "
+        "the model's name against its size. Entries marked verified had their base and final rows evaluated "
+        "again by `cptbench verify`; entries marked reproduced were trained and evaluated again, every row, "
+        "by `cptbench verify --reproduce`. "
         "Runs of one configuration over several seeds form one row (their mean). ± is half the 95 % interval "
         "(paired bootstrap over the documents and items every row scores, and over the seeds). Rank = 1 + the "
         "number of rows significantly better on the ranked metric (the paired interval of their difference "

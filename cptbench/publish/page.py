@@ -92,5 +92,9 @@ def verified_fact(header: SubmissionHeader) -> str:
     v = header.verified
     if v is None:
         return "no: not re-evaluated (cptbench verify)"
-    return (f"rows {', '.join(map(str, v.rows))} re-evaluated by cptbench {v.cptbench_version} on {v.created[:10]}: "
-            f"{v.cells} cells agree within {v.tolerance:g} (largest difference {v.max_difference:.2g})")
+    agree = f"{v.cells} cells and their items agree within {v.tolerance:g} (largest difference {v.max_difference:.2g})"
+    if v.level == "reproduced":
+        return (f"reproduced: every row ({', '.join(map(str, v.rows))}) trained and evaluated again from the record's "
+                f"configuration by cptbench {v.cptbench_version} on {v.created[:10]}: {agree}")
+    return (f"rows {', '.join(map(str, v.rows))} (base and final) re-evaluated by cptbench {v.cptbench_version} "
+            f"on {v.created[:10]}: {agree}")

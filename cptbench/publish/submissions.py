@@ -109,8 +109,10 @@ def check_text(text: str) -> str:
 
 
 class Verified(Strict):
-    """What ``cptbench verify`` found when it re-evaluated the run's base and final rows (every cell agreed)."""
+    """What ``cptbench verify`` found (every cell agreed) at its ``level``: *verified*, the run's base
+    and final rows re-evaluated; *reproduced* (``--reproduce``), every row trained and evaluated again."""
 
+    level: Literal["verified", "reproduced"] = "verified"  # files written before levels existed: verified
     cptbench_version: str
     created: str
     rows: list[int]
@@ -148,8 +150,9 @@ def submission_payload(record: RunRecord, header: SubmissionHeader) -> dict[str,
     return {"submission": header.model_dump(mode="json"), **record.model_dump(mode="json")}
 
 
-def verification_of(record_file: Path) -> Verified | None:
-    """The run's ``verification.json`` when it exists: it must be for this very record, and agree."""
+def verification_of(record_file: Path, record: RunRecord | None = None) -> Verified | None:
+    """The run's ``verification.json`` when it exists: it must be for this very record, agree, and
+    (given the ``record``) cover the rows its level re-evaluates (``check_verified``)."""
     path = record_file.parent / VERIFICATION_NAME
     if not path.is_file():
         return None
@@ -159,7 +162,10 @@ def verification_of(record_file: Path) -> Verified | None:
     if raw.get("verified") is not True:
         first = (raw.get("disagreements") or ["no verdict"])[0]
         raise SubmissionError(f"{path}: verified is not true: re-evaluation disagrees with the record ({first})")
-    return validate({k: raw.get(k) for k in Verified.model_fields}, Verified, path, SubmissionError)
+    verified = validate({k: raw.get(k) for k in Verified.model_fields if k in raw}, Verified, path, SubmissionError)
+    if record is not None:
+        check_verified(record, verified, str(path), "verification")
+    return verified
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -531,21 +537,28 @@ def load_entries(directory: Path, suite: Suite) -> list[Entry]:
         if submission.suite.name != suite.name:
             raise SubmissionError(f"{path}: suite.name {submission.suite.name!r} on the {suite.name} leaderboard")
         check_record(submission, str(path), suite)
-        _check_verified(submission, str(path))
+        check_verified(submission, submission.submission.verified, str(path))
         entries.append(make_entry(submission))
     return entries
 
 
-def _check_verified(submission: Submission, source: str) -> None:
-    """A ``verified`` header covers the base and final rows, every task of each (what ``cptbench
-    verify`` does); it is the submitter's statement, which a maintainer re-checks by running verify."""
-    verified = submission.submission.verified
+def check_verified(record: RunRecord, verified: Verified | None, source: str, field: str = "submission.verified") -> None:
+    """A verification covers every task of the rows its level re-evaluates: *verified*, rows 0 and T
+    (what ``cptbench verify`` does); *reproduced*, every row, of a run cptbench trained (checkpoints
+    trained elsewhere cannot be trained again). On a board it is the submitter's statement, which a
+    maintainer re-checks by running verify."""
     if verified is None:
         return
-    rows = [0, len(submission.stages)] if submission.stages else [0]
-    if verified.rows != rows or verified.cells != len(rows) * len(submission.tasks):
-        raise SubmissionError(f"{source}: submission.verified: rows {verified.rows} and {verified.cells} cells are not "
-                              f"what verify re-evaluates (rows {rows}, {len(rows) * len(submission.tasks)} cells)")
+    last, command = len(record.stages), "verify"
+    rows = [0, last] if last else [0]
+    if verified.level == "reproduced":
+        if record.trainer is not None:
+            raise SubmissionError(f"{source}: {field}: reproduced, but the stages were trained outside cptbench "
+                                  f"(trainer: {record.trainer.declared!r}): verify --reproduce trains only its own")
+        rows, command = list(range(last + 1)), "verify --reproduce"
+    if verified.rows != rows or verified.cells != len(rows) * len(record.tasks):
+        raise SubmissionError(f"{source}: {field}: rows {verified.rows} and {verified.cells} cells are not "
+                              f"what {command} re-evaluates (rows {rows}, {len(rows) * len(record.tasks)} cells)")
 
 
 def _check_distinct_ids(paths: list[Path]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cptbench import __version__
 from cptbench.core.errors import ConfigError
-from cptbench.core.io import atomic_path, write_json_atomic
+from cptbench.core.io import atomic_path, json_text, write_bytes
 from cptbench.core.progress import Reporter, SilentReporter
 from cptbench.methods.base import RunSetting
 from cptbench.methods.grammar import method_from_spec
@@ -45,7 +45,7 @@ def export_stages(config: RunConfig, reporter: Reporter | None = None) -> dict:
         for planned in plan.stages:
             built = stage_rows(stage_data(config, planned, tokenizer), data)
             plan.plugin.check_stage(planned_mix(planned), built.sources, f"stage {planned.stage.name}")
-            stages.append(_write_stage(folder, built, planned, reporter))
+            stages.append(_write_stage(folder, out, built, planned, reporter))
         manifest = {
             "format": MANIFEST_FORMAT,
             "cptbench_version": __version__,
@@ -57,16 +57,17 @@ def export_stages(config: RunConfig, reporter: Reporter | None = None) -> dict:
             "data": dict(sorted(h for d in data.values() for h in d.data_hashes.items())),
             "stages": stages,
         }
-        write_json_atomic(folder / MANIFEST_NAME, manifest)
+        write_bytes(folder / MANIFEST_NAME, json_text(manifest).encode("utf-8"), shown=out / MANIFEST_NAME)
     reporter.finish("export")
     return manifest
 
 
-def _write_stage(folder: Path, built: StageRows, planned: PlannedStage, reporter: Reporter) -> dict:
+def _write_stage(folder: Path, out: Path, built: StageRows, planned: PlannedStage, reporter: Reporter) -> dict:
+    """One stage's JSONL in the temp ``folder`` that becomes ``out`` (a full disk: one line, nothing kept)."""
     stage = planned.stage
     path = folder / f"{stage.index}-{stage.name}.jsonl"
     payload = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in built.rows).encode("utf-8")
-    path.write_bytes(payload)
+    write_bytes(path, payload, shown=out / path.name)
     reporter.update("export", advance=1)
     return {
         "stage": stage.name, "kind": stage.kind, "recipe": stage.recipe, "file": path.name,

@@ -32,6 +32,7 @@ from cptbench.run.store import RunDir
 MAX_VERIFY_TOLERANCE = 1e-4  # the loosest a leaderboard accepts as "verified"
 DEFAULT_TOLERANCE = 1e-5  # relative and absolute: another batch shape moves float sums by ~5e-6 (docs/benchmarks.md)
 VERIFICATION_NAME = "verification.json"
+VERIFIED, REPRODUCED = "verified", "reproduced"  # the levels: base and final rows re-evaluated; every row trained again
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,55 @@ class Verification:
     disagreements: list[str]
     path: Path
     cells_disagreeing: int = 0  # cells whose value or items differ (a cell may have both lines)
+    level: str = VERIFIED
+    rows: tuple[int, ...] = ()
+    stages_disagreeing: int = 0  # reproduce: stages whose training (tokens, data order, loss...) differs
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Disagreement lines and the absolute difference of every compared cell."""
+
+    disagreements: list[str] = dataclasses.field(default_factory=list)
+    differences: list[float] = dataclasses.field(default_factory=list)
+    cells_disagreeing: int = 0
+
+    def row(self, record: RunRecord, row: int, label: str, values: dict[str, float],
+            samples: dict[str, Samples | None], tolerance: float) -> None:
+        """Every cell of the record's row ``row`` and its per-item samples against ``values`` and
+        ``samples`` (by task name), evaluated again."""
+        recorded_samples = (record.cell_samples() or [[None] * len(record.tasks)] * len(record.matrix))[row]
+        for task, stored, items in zip(record.tasks, record.matrix[row], recorded_samples):
+            value = values[task.name]
+            self.differences.append(abs(value - stored))
+            before = len(self.disagreements)
+            if not math.isclose(value, stored, rel_tol=tolerance, abs_tol=tolerance):
+                self.disagreements.append(f"matrix[{row}] ({label}) {task.name}: recorded {stored!r}, re-evaluated {value!r}")
+            problem = samples_disagree(items, samples.get(task.name), tolerance)
+            if problem:
+                self.disagreements.append(f"samples[{row}] ({label}) {task.name}: {problem}")
+            self.cells_disagreeing += len(self.disagreements) > before
+
+
+def write_verification(run_dir: Path, level: str, rows: list[int], tolerance: float, found: Comparison,
+                       stages_disagreeing: int = 0) -> Verification:
+    """``RUN_DIR/verification.json``, bound to the record by its sha256: what ``submit`` carries."""
+    verification = Verification(not found.disagreements, len(found.differences), max(found.differences, default=0.0),
+                                found.disagreements, run_dir / VERIFICATION_NAME, found.cells_disagreeing, level,
+                                tuple(rows), stages_disagreeing)
+    write_json_atomic(verification.path, {
+        "level": level,
+        "verified": verification.verified,
+        "cptbench_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "record_sha256": record_sha256(run_dir / RECORD_NAME),
+        "rows": rows,
+        "tolerance": tolerance,
+        "cells": verification.cells,
+        "max_difference": verification.max_difference,
+        "disagreements": found.disagreements,
+    })
+    return verification
 
 
 def record_sha256(record_file: Path) -> str:
@@ -65,10 +115,7 @@ def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPl
         raise RecordError(f"{run_dir}: not a run directory (verify needs the run's checkpoint beside its record)")
     record = load_verified_record(run_dir)
     rows = _rows_to_verify(run_dir, record)
-    loaded = load_suite(suite or record.suite.name)
-    if loaded.content_hash != record.suite.hash:
-        raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
-                          f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
+    loaded = suite_of(run_dir, record, suite)
     run = RunDir(run_dir)
     config = run.read_config()
     options = (config.fingerprint if config else {}).get("backend_options", {})
@@ -78,11 +125,20 @@ def plan_verification(run_dir: Path, suite: str | None = None) -> VerificationPl
     return VerificationPlan(run_dir, record, loaded, rows, options)
 
 
+def suite_of(run_dir: Path, record: RunRecord, suite: str | None) -> Suite:
+    """The suite the record ran (``--suite``, else the shipped one of its name), by content hash."""
+    loaded = load_suite(suite or record.suite.name)
+    if loaded.content_hash != record.suite.hash:
+        raise RecordError(f"{run_dir / RECORD_NAME}: suite.hash {record.suite.hash[:12]} is not the suite "
+                          f"{loaded.name}'s ({loaded.content_hash[:12]}); pass --suite with the file it ran")
+    return loaded
+
+
 def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, reporter: Reporter | None = None) -> Verification:
     """Re-evaluate row 0 (base model) and the final row (kept checkpoint); compare every cell."""
     run_dir, record, loaded, rows = plan.run_dir, plan.record, plan.suite, plan.rows
     view = evaluation_view(loaded)
-    disagreements, differences, cells_disagreeing = [], [], 0
+    found = Comparison()
     backend = str(record.backend.get("backend", DEFAULT_BACKEND))
     for row, label, model in rows:
         # force: evaluated anew each time, since an earlier verification's cells prove nothing now
@@ -92,31 +148,8 @@ def verify_run(plan: VerificationPlan, *, tolerance: float = DEFAULT_TOLERANCE, 
         again = run_suite(config, reporter)
         redone = dict(zip((t.name for t in again.tasks), again.matrix[0]))
         redone_samples = dict(zip((t.name for t in again.tasks), (again.cell_samples() or [[None] * len(again.tasks)])[0]))
-        recorded_samples = (record.cell_samples() or [[None] * len(record.tasks)] * len(record.matrix))[row]
-        for task, stored, items in zip(record.tasks, record.matrix[row], recorded_samples):
-            value = redone[task.name]
-            differences.append(abs(value - stored))
-            before = len(disagreements)
-            if not math.isclose(value, stored, rel_tol=tolerance, abs_tol=tolerance):
-                disagreements.append(f"matrix[{row}] ({label}) {task.name}: recorded {stored!r}, re-evaluated {value!r}")
-            problem = samples_disagree(items, redone_samples.get(task.name), tolerance)
-            if problem:
-                disagreements.append(f"samples[{row}] ({label}) {task.name}: {problem}")
-            cells_disagreeing += len(disagreements) > before
-    verification = Verification(not disagreements, len(differences), max(differences), disagreements, run_dir / VERIFICATION_NAME,
-                                cells_disagreeing)
-    write_json_atomic(verification.path, {
-        "verified": verification.verified,
-        "cptbench_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "record_sha256": record_sha256(run_dir / RECORD_NAME),
-        "rows": [row for row, _, _ in rows],
-        "tolerance": tolerance,
-        "cells": verification.cells,
-        "max_difference": verification.max_difference,
-        "disagreements": disagreements,
-    })
-    return verification
+        found.row(record, row, label, redone, redone_samples, tolerance)
+    return write_verification(run_dir, VERIFIED, [row for row, _, _ in rows], tolerance, found)
 
 
 def samples_disagree(recorded: Samples | None, redone: Samples | None, tolerance: float) -> str | None:

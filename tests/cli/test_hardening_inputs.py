@@ -233,6 +233,27 @@ def test_a_full_disk_is_one_line(tmp_path, monkeypatch):
         RunDir(tmp_path / "run").append_log("a line the disk has no room for")
 
 
+def test_a_full_disk_mid_export_is_one_line(tmp_path, monkeypatch, tiny_model_path):
+    """The disk fills after the first stage's JSONL: one line naming the file, exit 2, and nothing
+    half-written (neither --out nor the temp folder it was filled in)."""
+    import errno
+
+    written = []
+    real = Path.write_bytes
+
+    def fills_up(self, data):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(self.name)
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", fills_up)
+    out = tmp_path / "exported"
+    result = CliRunner().invoke(app, WRITERS["export"](None, out))
+    one_error(result, f"{out}{os.sep}2-", "cannot write (no space left on the device)")
+    assert written == ["1-" + written[0][2:]] and not out.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_sweep_on_slurm_without_sbatch_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     out = tmp_path / "sweep"

@@ -16,6 +16,7 @@ from cptbench.cli.main import app
 REPO = Path(__file__).resolve().parents[2]
 CROSSDOMAIN = ("crossdomain", "smollm2-135m-naive-s0")
 MEDEXPLAIN = ("medexplain", "smollm2-135m-semantic-s0")
+EXAMPLE_TRAINER = ("crossdomain", "smollm2-135m-example-trainer-s0")
 SMALL_TO_SMOKE = {"budget": "smoke", "train_tokens": 1024, "eval_docs": 2, "probe_items": 4}
 
 
@@ -91,6 +92,14 @@ def update(*path, **values):
     return change
 
 
+def reproduced_mark(record):
+    """The mark ``verify --reproduce`` writes, every row, on a record it could not have trained."""
+    record["submission"]["verified"] = {"level": "reproduced", "cptbench_version": "0.1.0", "created": "2026-11-23T00:00:00+00:00",
+                                        "rows": list(range(len(record["matrix"]))),
+                                        "cells": len(record["matrix"]) * len(record["tasks"]), "tolerance": 1e-5,
+                                        "max_difference": 0.0}
+
+
 def update_detail(row: int, column: int, **values):
     def change(record):
         record["details"][row][column].update(values)
@@ -152,6 +161,10 @@ CASES = {
     # 6. a verified mark that verify did not write
     "verified rows it never re-evaluated": (CROSSDOMAIN, update("submission", "verified", rows=[0], cells=12), "submission.verified: rows [0]"),
     "verified within a loose tolerance": (CROSSDOMAIN, update("submission", "verified", tolerance=1.0), "submission.verified.tolerance"),
+    "reproduced, on the rows verify re-evaluated": (CROSSDOMAIN, update("submission", "verified", level="reproduced"),
+                                                    "submission.verified: rows [0, 5] and 24 cells are not what verify --reproduce"),
+    "a level verify has not": (CROSSDOMAIN, update("submission", "verified", level="retrained"), "submission.verified.level"),
+    "reproduced, though trained elsewhere": (EXAMPLE_TRAINER, reproduced_mark, "trained outside cptbench"),
 }
 
 

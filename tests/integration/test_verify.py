@@ -139,3 +139,106 @@ def test_items_rewritten_with_the_same_sums_are_caught(finished_run, tmp_path):
     assert result.exit_code == 1, result.output
     assert "samples[2] (science) politics_bpb: item 0: recorded value" in result.output
     assert "NOT verified: 1 cells disagree" in result.output
+
+
+# --- verify --reproduce: every row trained and evaluated again ----------------------------------
+
+
+def reproduce(suite, run_dir, *extra):
+    return CliRunner().invoke(app, ["verify", str(run_dir), "--suite", str(suite), "--reproduce", *extra])
+
+
+def rewrite_consistently(path, row, column, factor):
+    """A forger's edit of one cell: its details, per-item values and the metrics made to agree."""
+    raw = json.loads(path.read_text())
+    raw["matrix"][row][column] *= factor
+    for key in ("nll", "bits"):
+        if key in raw["details"][row][column]:
+            raw["details"][row][column][key] *= factor
+    raw["samples"][row][column]["values"] = [v * factor for v in raw["samples"][row][column]["values"]]
+    path.write_text(json.dumps(raw))
+    raw["metrics"] = metrics.as_dict(metrics.compute_all(matrix_from_record(load_record(path))))
+    path.write_text(json.dumps(raw))
+
+
+def test_an_honest_run_is_reproduced_and_the_board_says_so(finished_run, tmp_path):
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    result = reproduce(suite, run_dir)
+    assert result.exit_code == 0, result.output
+    assert "reproduced (2 stages trained again, rows 0, 1, 2: 9 cells and their items re-evaluated, largest difference 0)" \
+        in result.output
+    written = json.loads((run_dir / "verification.json").read_text())
+    assert written["level"] == "reproduced" and written["verified"] is True and written["rows"] == [0, 1, 2]
+    assert written["cells"] == 9 and written["max_difference"] == 0.0
+    # the reproduction's run directory (checkpoints) is gone; its record is kept as the summary
+    assert not (run_dir / "verify" / "reproduce").exists()
+    kept = load_record(run_dir / "verify" / "reproduced-record.json")
+    assert kept.matrix == load_record(run_dir / "record.json").matrix
+    boards = tmp_path / "boards"
+    result = CliRunner().invoke(app, ["submit", str(run_dir), "--name", "mini-naive", "--suite", str(suite),
+                                      "--leaderboards", str(boards)])
+    assert result.exit_code == 0, result.output
+    [readme] = boards.glob("*/README.md")
+    assert "| reproduced (cptbench " in readme.read_text()
+    [page] = boards.glob("*/index.html")
+    assert "reproduced: every row (0, 1, 2) trained and evaluated again" in page.read_text()
+
+
+def test_a_middle_row_rewritten_is_seen_only_by_reproduce(finished_run, tmp_path):
+    """Row 1 (after politics) made better with its details, items and metrics: the board's checks and
+    a plain verify (rows 0 and 2) pass it; training again does not."""
+    from cptbench.publish.submissions import SubmissionError, verification_of
+
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    rewrite_consistently(run_dir / "record.json", row=1, column=0, factor=0.9)
+    raw = json.loads((run_dir / "record.json").read_text())
+    raw["training"][0]["final_loss"] *= 0.5  # a claim about training no static check can recompute
+    (run_dir / "record.json").write_text(json.dumps(raw))
+    assert verify(suite, run_dir).exit_code == 0
+    result = reproduce(suite, run_dir)
+    assert result.exit_code == 1, result.output
+    assert "matrix[1] (politics) politics_bpb: recorded" in result.output
+    assert "samples[1] (politics) politics_bpb: item 0: recorded value" in result.output
+    assert "training[politics].final_loss: recorded" in result.output
+    assert "NOT reproduced: 1 cells and 1 stages' training or curves disagree" in result.output
+    written = json.loads((run_dir / "verification.json").read_text())
+    assert written["level"] == "reproduced" and written["verified"] is False
+    with pytest.raises(SubmissionError, match="verified is not true"):
+        verification_of(run_dir / "record.json")
+
+
+def test_what_cannot_be_reproduced_is_one_line(finished_run, tmp_path):
+    """Checked before any training: exit 2, one line, nothing trained."""
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    config = json.loads((run_dir / "config.json").read_text())
+
+    def refused(*fragments, suite=suite):
+        result = reproduce(suite, run_dir)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1, result.output
+        assert all(f in lines[0] for f in fragments), lines[0]
+        assert not (run_dir / "verify" / "reproduce").exists() and not (run_dir / "verification.json").exists()
+
+    refused("no-such-suite.yaml", suite=tmp_path / "no-such-suite.yaml")  # the suite file is gone
+    (run_dir / "config.json").write_text(json.dumps({**config, "fingerprint": {**config["fingerprint"], "seed": 1}}))
+    refused("record.json: its seed is not the one", "config.json ran")
+    (run_dir / "config.json").write_text(json.dumps({**config, "fingerprint": {**config["fingerprint"], "dtype": "bf16"}}))
+    refused("cannot run that configuration again (differs in: dtype)")
+    (run_dir / "config.json").unlink()
+    refused("config.json: missing")
+
+
+def test_a_forged_reproduced_mark_is_refused(finished_run, tmp_path):
+    """A verification.json claiming the reproduced level for the rows plain verify re-evaluated."""
+    from cptbench.publish.submissions import SubmissionError, verification_of
+
+    suite, run_dir = copy_of(finished_run, tmp_path)
+    assert verify(suite, run_dir).exit_code == 0
+    path = run_dir / "verification.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "level": "reproduced"}))
+    record = load_record(run_dir / "record.json")
+    with pytest.raises(SubmissionError, match=r"verification: rows \[0, 2\] and 6 cells are not what verify --reproduce"):
+        verification_of(run_dir / "record.json", record)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "level": "retrained"}))
+    with pytest.raises(SubmissionError, match="level"):
+        verification_of(run_dir / "record.json")
