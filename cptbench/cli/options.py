@@ -14,7 +14,7 @@ def seed_option():
 
 def method_option():
     return typer.Option("naive", "--method", help="NAME[:key=value,...]: how the stages are trained, e.g. naive, joint, dapt, "
-                        "replay:fraction=0.25, l2:lambda=0.01, ewc:lambda=100, distill:weight=0.5, merge:alpha=0.5 "
+                        "replay:fraction=0.25, l2:lambda=0.1, ewc:lambda=1e5, distill:weight=4, merge:alpha=0.9 "
                         "(`cptbench methods` lists every method and its parameters).")
 
 

@@ -11,7 +11,7 @@ from cptbench.methods.base import Method, MethodParams, StageContext
 
 
 class DistillParams(MethodParams):
-    weight: float = Field(0.5, ge=0, le=1e6, description="weight of the KL term")
+    weight: float = Field(4.0, ge=0, le=1e6, description="weight of the KL term (calibrated on facts: docs/experiments.md)")
     temperature: float = Field(2.0, gt=0, le=100, description="softmax temperature of both distributions")
 
 

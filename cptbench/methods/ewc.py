@@ -21,7 +21,7 @@ from cptbench.methods.l2 import AnchorPenalty
 
 
 class EwcParams(MethodParams):
-    lambda_: float = Field(100.0, ge=0, le=1e12, alias="lambda", description="penalty weight")
+    lambda_: float = Field(1e5, ge=0, le=1e12, alias="lambda", description="penalty weight (calibrated on facts: docs/experiments.md)")
     gamma: float = Field(1.0, ge=0, le=1, description="decay of earlier stages' Fisher (online EWC)")
     fisher_batches: PositiveInt = Field(16, le=10_000, description="packed rows the Fisher is estimated on")
 

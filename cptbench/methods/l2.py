@@ -10,7 +10,7 @@ from cptbench.methods.base import Method, MethodParams, StageContext
 
 
 class L2Params(MethodParams):
-    lambda_: float = Field(0.01, ge=0, le=1e12, alias="lambda", description="penalty weight")
+    lambda_: float = Field(0.1, ge=0, le=1e12, alias="lambda", description="penalty weight (calibrated on facts: docs/experiments.md)")
 
     model_config = {**MethodParams.model_config, "populate_by_name": True, "serialize_by_alias": True}
 

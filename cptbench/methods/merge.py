@@ -12,7 +12,7 @@ from cptbench.methods.base import Method, MethodParams, StageContext
 
 
 class MergeParams(MethodParams):
-    alpha: float = Field(0.5, ge=0, le=1, description="weight of the finished stage's weights")
+    alpha: float = Field(0.9, ge=0, le=1, description="weight of the finished stage's weights (calibrated on facts: docs/experiments.md)")
 
 
 class Merge(Method):
