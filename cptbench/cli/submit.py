@@ -13,7 +13,7 @@ def submit(
     run_dir: Path = typer.Argument(..., help="A run directory (or its record.json)."),
     name: str = typer.Option(..., "--name", help="Entry name and file id: letters, digits, '.', '_', '-' (at most 64)."),
     submitter: str = typer.Option(None, "--submitter", help="Who submits (shown on the leaderboard)."),
-    method: str = typer.Option(None, "--method", help="The method's short description (default: naive sequential CPT)."),
+    method: str = typer.Option(None, "--method", help="The method's short description (default: the record's method with its parameters and recipe, e.g. 'naive + replay 25% (budget-neutral)')."),
     leaderboards: Path = typer.Option(None, "--leaderboards", help="Leaderboards folder (default: the checkout's leaderboards/, else ./leaderboards)."),
     replace: bool = typer.Option(False, "--replace", help="Overwrite an existing submission with the same id."),
     suite: Path = typer.Option(None, "--suite", help="The suite YAML of a run on a suite of your own (its board: <leaderboards>/<name>-<hash12>)."),

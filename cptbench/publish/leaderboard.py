@@ -34,7 +34,6 @@ from cptbench.publish.format import DASH, arrow, markdown_table, plus_minus
 from cptbench.publish.page import asset, description_of, entry_view, template
 from cptbench.publish.report import HEADLINE_METRICS
 from cptbench.publish.submissions import (
-    DEFAULT_METHOD,
     Entry,
     Submission,
     SubmissionError,
@@ -223,12 +222,13 @@ def submit(
     header = SubmissionHeader(
         name=name, submitter=_option("--submitter", check_text, submitter),
         submitted=today or dt.datetime.now(dt.timezone.utc).date(),
-        method=_option("--method", check_text, method) or DEFAULT_METHOD,
     )
+    described = _option("--method", check_text, method)
     record_file = Path(record_path) / RECORD_NAME if Path(record_path).is_dir() else Path(record_path)
     record = load_verified_record(record_file)
     suite = check_record(record, str(record_file), load_suite(str(suite_file)) if suite_file else None)
-    header = header.model_copy(update={"verified": verification_of(record_file, record)})
+    header = header.model_copy(update={"verified": verification_of(record_file, record),
+                                       "method": described or record_method_label(record)})  # says what it is
     submission = Submission.model_validate(submission_payload(record, header))
     directory = Path(root) / board_folder(suite)
     with waiting_lock(directory / ".lock", lock_timeout):

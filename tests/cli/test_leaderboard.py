@@ -123,7 +123,7 @@ def test_submit_writes_entry_and_pages(smoke_run, tmp_path):
     board = boards / "crossdomain"
     stored = json.loads((board / "submissions" / "tiny-base.json").read_text())
     assert stored["submission"]["name"] == "tiny-base"
-    assert stored["submission"]["method"] == "naive sequential CPT"
+    assert stored["submission"]["method"] == "naive"  # the record's method, when --method is not given
     assert stored["matrix"] == json.loads((smoke_run / "record.json").read_text())["matrix"]
     readme, index = (board / "README.md").read_text(), (board / "index.html").read_text()
     assert "| 1 | tiny-base | tiny-llama | naive | smoke |" in readme  # method from the record

@@ -54,6 +54,6 @@ def test_methods_lists_every_method_with_its_parameters():
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.output.splitlines() if line and not line.startswith((" ", "use:"))]
     assert names == ["naive", "joint", "dapt", "replay", "l2", "ewc", "distill", "merge"]
-    assert "lambda: float = 100.0  [>= 0, <= 1e+12]  (NAME:VALUE sets it)" in result.output
+    assert "lambda: float = 100000.0  [>= 0, <= 1e+12]  (NAME:VALUE sets it)" in result.output
     assert "[hooks: loss, after_stage]" in result.output  # ewc
     assert CliRunner().invoke(app, ["methods", "nope"]).exit_code == 2

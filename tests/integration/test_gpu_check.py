@@ -16,6 +16,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import gpu_wheels  # noqa: E402
 
+# Several processes per test (minutes on 2 cores): in CI's `pytest -m slow`, not the default run.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory, data_dir, tiny_model_path):

@@ -18,6 +18,9 @@ from cptbench.core.errors import ConfigError
 from cptbench.run.launcher import Nodes, launch_command
 from cptbench.run.nodes import _live_job
 
+# Several processes per test (minutes on 2 cores): in CI's `pytest -m slow`, not the default run.
+pytestmark = pytest.mark.slow
+
 MATRIX_TOLERANCE = 1e-6
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Several processes per test (minutes on 2 cores): in CI's `pytest -m slow`, not the default run.
+pytestmark = pytest.mark.slow
+
 # Measured on this CPU: 0.0 (gloo sums two numbers per weight, exact here); DDP may reduce in
 # another order elsewhere, so a bit more than the last bits of a BPB value is allowed.
 MATRIX_TOLERANCE = 1e-6

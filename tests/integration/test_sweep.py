@@ -16,9 +16,9 @@ import time
 import pytest
 
 SMOKE = ["--suite", "crossdomain", "--budget", "smoke", "--model", "tiny-llama"]
-GRID = ["--seeds", "0,1", "--methods", "naive,merge:0.9"]
-POINTS = ["crossdomain-smoke-tiny-llama-s0", "crossdomain-smoke-tiny-llama-merge-alpha0.9-s0",
-          "crossdomain-smoke-tiny-llama-s1", "crossdomain-smoke-tiny-llama-merge-alpha0.9-s1"]  # seed-major
+GRID = ["--seeds", "0,1", "--methods", "naive,merge:0.7"]
+POINTS = ["crossdomain-smoke-tiny-llama-s0", "crossdomain-smoke-tiny-llama-merge-alpha0.7-s0",
+          "crossdomain-smoke-tiny-llama-s1", "crossdomain-smoke-tiny-llama-merge-alpha0.7-s1"]  # seed-major
 
 
 def sweep(*args):
@@ -73,7 +73,7 @@ def test_interrupted_sweep_keeps_its_job_resumes_and_reports(tmp_path, data_dir,
     assert status.count("| finished |") == 2 and status.count("| pending |") == 2
 
     # A different grid on the same directory is refused before anything is submitted
-    other = subprocess.run(sweep(*SMOKE, "--seeds", "0,1,2", "--methods", "naive,merge:0.9", "--out", str(out)),
+    other = subprocess.run(sweep(*SMOKE, "--seeds", "0,1,2", "--methods", "naive,merge:0.7", "--out", str(out)),
                            capture_output=True, text=True, timeout=120)
     assert other.returncode == 2
     assert other.stderr.strip().splitlines()[-1] == (f"error: {out / 'sweep.json'}: the sweep directory holds another grid "
@@ -87,9 +87,9 @@ def test_interrupted_sweep_keeps_its_job_resumes_and_reports(tmp_path, data_dir,
     report = (out / "report.md").read_text()
     assert report.strip() == again.stdout.strip()
     assert "crossdomain v3, budget `smoke`: tiny-llama, naive, seeds 0, 1" in report
-    assert "crossdomain v3, budget `smoke`: tiny-llama, merge (alpha=0.9), seeds 0, 1" in report
+    assert "crossdomain v3, budget `smoke`: tiny-llama, merge (alpha=0.7), seeds 0, 1" in report
     assert "- **A**: tiny-llama s0,s1 (crossdomain smoke, naive)" in report
-    assert "- **B**: tiny-llama s0,s1 (crossdomain smoke, merge (alpha=0.9))" in report
+    assert "- **B**: tiny-llama s0,s1 (crossdomain smoke, merge (alpha=0.7))" in report
     assert "B − A [95 % interval]" in report
     assert _status(out).count("| finished |") == 4 and "4 points: 4 finished" in _status(out)
     print(f"2 x 2 sweep with an interruption: {time.monotonic() - started:.0f} s")
