@@ -21,6 +21,7 @@ from cptbench.core import metrics
 from cptbench.core.matrix import Direction
 from cptbench.core.records import RunRecord
 from cptbench.core.uncertainty import Interval, Summary
+from cptbench.run.plan import method_label
 
 PREFERRED_FAMILIES = ("bpb", "logprob")
 """The families ranked when a stage's own task has one, in this order: bits-per-byte does not depend
@@ -42,8 +43,10 @@ def record_family(record: RunRecord) -> str:
 
 
 def is_naive(record: RunRecord) -> bool:
+    """Plain sequential training: the naive method with the recipes' defaults (no replay, no LoRA,
+    no other schedule), the reference every other point is read against."""
     method = getattr(record, "method", None)
-    return method is not None and method.name == "naive"
+    return method is not None and method_label(method, record.recipes) == "naive"
 
 
 def _higher(name: str) -> bool:

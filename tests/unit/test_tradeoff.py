@@ -129,6 +129,18 @@ def test_write_tradeoff_png(groups, tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["tradeoff.png"]  # no temp file left
 
 
+def test_only_plain_naive_is_marked_as_the_reference(groups):
+    """Replay is a method of its own; a naive run with LoRA or another schedule changes the recipe,
+    so it is a configuration to compare, not the reference."""
+    naive, replay = groups[0][0], groups[1][0]
+
+    def with_recipe(**change):
+        return naive.model_copy(update={"recipes": {k: {**v, **change} for k, v in naive.recipes.items()}})
+
+    lora, wsd = with_recipe(lora={"r": 16, "alpha": 32, "dropout": 0.0}), with_recipe(lr_scheduler_type="warmup_stable_decay")
+    assert [tradeoff.is_naive(r) for r in (naive, replay, lora, wsd)] == [True, False, False, False]
+
+
 def test_comparison_writes_the_plane_and_references_it(groups, tmp_path):
     text, written = compare.write_comparison(groups, tmp_path)
     assert set(written) == {"markdown", "tradeoff"}
