@@ -8,8 +8,8 @@ Each side is a whole ``cptbench run`` (a subprocess, ``--force`` into its own di
 alternating, one warm-up each; the table gives the median wall time of the command, the median
 training seconds the record reports (inside ``trainer.train()``: without starting the processes
 and loading the model), the tokens trained and the largest matrix difference from the 1-process
-run. The recipe is the shipped cpt recipe with a global batch of 2 (1 x 2 accumulation; the
-shipped batch of 1 cannot be shared by two processes) and 128-token rows.
+run. The recipe is trainers/cpt_batch2.yaml: the shipped cpt recipe with a global batch of 2 (1 x 2
+accumulation; the shipped batch of 1 cannot be shared by two processes) and 128-token rows.
 """
 
 from __future__ import annotations
@@ -22,20 +22,11 @@ from pathlib import Path
 
 from paired_timing import measure
 
-RECIPE = """kind: cpt
-learning_rate: 1.0e-4
-lr_scheduler_type: cosine
-warmup_ratio: 0.1
-per_device_train_batch_size: 1
-gradient_accumulation_steps: 2
-max_length: 128
-"""
 
-
-def run(args, recipe: Path, processes: int) -> dict:
+def run(args, processes: int) -> dict:
     out = args.out / f"p{processes}"
     command = [sys.executable, "-m", "cptbench", "run", "--suite", args.suite, "--budget", args.budget, "--model", args.model,
-               "--recipe", f"cpt={recipe}", "--processes", str(processes), "--out", str(out), "--force"]
+               "--recipe", "cpt=cpt_batch2", "--processes", str(processes), "--out", str(out), "--force"]
     subprocess.run(command, check=True, capture_output=True)
     return json.loads((out / "record.json").read_text())
 
@@ -49,13 +40,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/processes-bench"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    recipe = args.out / "cpt_batch2.yaml"
-    recipe.write_text(RECIPE)
     records = {}
 
     def side(processes: int):
         def call():
-            records.setdefault(processes, []).append(run(args, recipe, processes))
+            records.setdefault(processes, []).append(run(args, processes))
         return call
 
     timings = measure({1: side(1), 2: side(2)}, args.repeats)

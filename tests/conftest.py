@@ -68,10 +68,19 @@ def stage_suite(name: str, domains: tuple[str, ...], recipe: Path | None = None,
             f"budgets:\n  smoke: {{train_tokens: {train_tokens}, eval_docs: 2}}\ndefault_budget: smoke\n")
 
 
+def write_stage_suite(folder: Path, name: str, domains: tuple[str, ...], recipe: str, train_tokens: int) -> Path:
+    """``stage_suite`` written as ``folder/NAME.yaml``, every stage trained with ``recipe`` (its YAML
+    text, written beside it)."""
+    (folder / "recipe.yaml").write_text(recipe)
+    path = folder / f"{name}.yaml"
+    path.write_text(stage_suite(name, domains, folder / "recipe.yaml", train_tokens))
+    return path
+
+
 @pytest.fixture(scope="session")
 def suite_of_stages():
-    """``stage_suite`` for tests that write a small suite of their own."""
-    return stage_suite
+    """``write_stage_suite`` for tests that write a small suite of their own."""
+    return write_stage_suite
 
 
 @pytest.fixture(scope="session")
@@ -83,28 +92,15 @@ def three_stage_suite(tmp_path_factory, data_dir) -> Path:
     return path
 
 
-BATCH2_RECIPE = """kind: cpt
-learning_rate: 1.0e-4
-lr_scheduler_type: cosine
-warmup_ratio: 0.1
-per_device_train_batch_size: 1
-gradient_accumulation_steps: 2
-max_length: 128
-"""
-
-
 @pytest.fixture(scope="session")
-def batch2_command(tmp_path_factory, three_stage_suite):
+def batch2_command(three_stage_suite):
     """``command(out, *extra)``: the `cptbench run` of the three-stage suite on the tiny model with the
-    shipped cpt settings but a global batch of 2 (what several processes can split) and 128-token rows."""
+    shipped recipe ``trainers/cpt_batch2.yaml``: a global batch of 2 (what two processes can split)."""
     import sys
-
-    recipe = tmp_path_factory.mktemp("recipes") / "cpt_batch2.yaml"
-    recipe.write_text(BATCH2_RECIPE)
 
     def command(out: Path, *extra: str) -> list[str]:
         return [sys.executable, "-m", "cptbench", "run", "--suite", str(three_stage_suite), "--budget", "smoke", "--model",
-                "tiny-llama", "--seed", "0", "--recipe", f"cpt={recipe}", "--out", str(out), *extra]
+                "tiny-llama", "--seed", "0", "--recipe", "cpt=cpt_batch2", "--out", str(out), *extra]
 
     return command
 

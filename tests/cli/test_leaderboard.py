@@ -278,7 +278,7 @@ def test_page_table_shows_rank_name_ranked_metric_and_forgetting_the_rest_in_det
     table = board_table(page)
     heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]
     assert heads == ["rank", "name", "final[logprob] ↑", "forgetting_max[logprob] ↓"]
-    assert table.count("<tbody>") == table.count('<tr class="more">') == len(board.rows) == 2
+    assert table.count("<tbody>") == table.count('<tr class="more">') == len(board.rows) >= 2
     for row in board.rows:  # the name cell: the row id, whole on hover; the details: method, the other metrics, submitter
         assert f'<td class="text name" title="{row.id}">' in table
         details = table[table.index(f'id="row-{row.first.id}"'):].split("</tbody>")[0]
@@ -290,9 +290,9 @@ def test_page_table_shows_rank_name_ranked_metric_and_forgetting_the_rest_in_det
     descriptions = {tuple(r["ids"]): r["description"] for r in json.loads(render_json(board))["rows"]}
     assert descriptions[("facts-replay-s0", "facts-replay-s1", "facts-replay-s2")] == "naive + replay 25% (budget-neutral)"
     assert descriptions[("facts-naive-s0", "facts-naive-s1", "facts-naive-s2")] == "naive"
-    # the trade-off plot: one point per row, naive marked, before the entries' heatmaps
+    # the trade-off plot: one point per row, only plain naive marked, before the entries' heatmaps
     svg = page[page.index("<svg"):page.index("</svg>")]
-    assert svg.count('<g class="point') == 2
+    assert svg.count('<g class="point') == len(board.rows)
     assert re.findall(r'<g class="point naive" data-name="([^"]+)"', svg) == ["facts-naive-s0, facts-naive-s1, facts-naive-s2"]
     assert page.index("</table>") < page.index("<svg") < page.index("<h2>Entries</h2>")
     assert "src=" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained

@@ -19,11 +19,7 @@ RECIPE = f"kind: cpt\nlearning_rate: {LR}\nmax_length: 64\nper_device_train_batc
 
 @pytest.fixture(scope="module")
 def suite_file(tmp_path_factory, data_dir, tiny_model_path, suite_of_stages):
-    folder = tmp_path_factory.mktemp("suite")
-    (folder / "recipe.yaml").write_text(RECIPE)
-    path = folder / "methods-mini.yaml"
-    path.write_text(suite_of_stages("methods-mini", ("politics", "science"), folder / "recipe.yaml", train_tokens=700))
-    return path
+    return suite_of_stages(tmp_path_factory.mktemp("suite"), "methods-mini", ("politics", "science"), RECIPE, train_tokens=700)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,7 @@ RECIPE = "kind: cpt\nlearning_rate: 1.0e-3\nmax_length: 64\nper_device_train_bat
 @pytest.fixture(scope="module")
 def tracked_run(tmp_path_factory, data_dir, tiny_model_path, suite_of_stages):
     folder = tmp_path_factory.mktemp("trackers")
-    (folder / "recipe.yaml").write_text(RECIPE)
-    suite = folder / "trackers-mini.yaml"
-    suite.write_text(suite_of_stages("trackers-mini", ("politics", "science"), folder / "recipe.yaml", train_tokens=400))
+    suite = suite_of_stages(folder, "trackers-mini", ("politics", "science"), RECIPE, train_tokens=400)
     out = folder / "run"
     command = ["run", "--suite", str(suite), "--model", "tiny-llama", "--seed", "0", "--out", str(out)]
     result = CliRunner().invoke(app, [*command, "--report-to", "tensorboard"])
