@@ -12,7 +12,7 @@ from cptbench.core.matrix import Direction, ResultMatrix
 from cptbench.core.records import RunRecord, matrix_from_record
 from cptbench.core.uncertainty import Interval
 from cptbench.publish.format import ARROW, number, row_labels
-from cptbench.publish.tradeoff import ORANGE, Point, axis_titles
+from cptbench.publish.tradeoff import ORANGE, Point, axis_titles, spread_labels
 
 HEATMAP_DPI = 120
 CURVES_DPI = 110
@@ -128,19 +128,21 @@ def write_stage_curves(record: RunRecord, path: Path) -> Path:
     return _save(fig, Path(path), CURVES_DPI)
 
 
-def write_tradeoff(points: Sequence[Point], family: str, path: Path, title: str) -> Path:
-    """The plasticity–forgetting plane (``cptbench.publish.tradeoff``) as a PNG: each drawn point
-    with its 95 % interval bars on both axes and its label; naive points as orange squares."""
+def tradeoff_figure(points: Sequence[Point], family: str, title: str):
+    """The plasticity–forgetting plane (``cptbench.publish.tradeoff``) as a matplotlib figure: each
+    drawn point with its 95 % interval bars on both axes, naive points as orange squares, and the
+    labels in a column at the right of the plot, each joined to its point, so that they never
+    overlap however close the points are."""
     from matplotlib.lines import Line2D
 
-    fig = _figure((7.2, 5.0), CURVES_DPI)
+    fig = _figure((9.6, 5.0), CURVES_DPI)
     axis = fig.add_subplot(1, 1, 1)
-    for point in (p for p in points if p.drawn):
+    drawn = [p for p in points if p.drawn]
+    for point in drawn:
         colour = ORANGE if point.naive else "C0"
         errors = [_error(point.x, point.x_interval), _error(point.y, point.y_interval)]
         axis.errorbar([point.x], [point.y], xerr=errors[0], yerr=errors[1], fmt="s" if point.naive else "o",
                       color=colour, ecolor=colour, elinewidth=1.2, capsize=3, markersize=7)
-        axis.annotate(point.label, (point.x, point.y), xytext=(7, 5), textcoords="offset points", fontsize=9, color=colour)
     axis.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
     x_title, y_title = axis_titles(family)
     axis.set_xlabel(x_title)
@@ -150,7 +152,35 @@ def write_tradeoff(points: Sequence[Point], family: str, path: Path, title: str)
     handles = [Line2D([], [], marker="o", color="C0", linestyle="", label="configuration (bars: 95 % intervals)"),
                Line2D([], [], marker="s", color=ORANGE, linestyle="", label="naive")]
     axis.legend(handles=handles, fontsize=8, loc="best")
-    return _save(fig, Path(path), CURVES_DPI)
+    fig.subplots_adjust(left=0.08, right=0.64, top=0.93, bottom=0.11)
+    _label_column(fig, axis, drawn)
+    return fig
+
+
+LABEL_POINTS = 9  # the labels' font size; a label line is 1.5 of it
+
+
+def _label_column(fig, axis, drawn: Sequence[Point]) -> None:
+    """Each point's label beside the axes at the right, in the points' vertical order (``spread_labels``)."""
+    axis.get_xlim(), axis.get_ylim()  # settle the autoscaled limits before reading positions
+    to_axes = axis.transData + axis.transAxes.inverted()
+    depth = [1.0 - to_axes.transform((p.x, p.y))[1] for p in drawn]  # from the top, as spread_labels counts
+    order = sorted(range(len(drawn)), key=lambda i: depth[i])
+    gap = 1.5 * LABEL_POINTS / (axis.get_position().height * fig.get_figheight() * 72)
+    rows = spread_labels([depth[i] for i in order], gap, gap / 2, 1.0 - gap / 2)
+    for i, row in zip(order, rows):
+        colour = ORANGE if drawn[i].naive else "C0"
+        axis.annotate(drawn[i].label, (drawn[i].x, drawn[i].y), xytext=(1.04, 1.0 - row), textcoords="axes fraction",
+                      va="center", fontsize=LABEL_POINTS, color=colour, annotation_clip=False,
+                      arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linestyle": ":", "linewidth": 0.8})
+
+
+def write_tradeoff(points: Sequence[Point], family: str, path: Path, title: str) -> Path:
+    """``tradeoff_figure`` written as a PNG, atomically."""
+    fig = tradeoff_figure(points, family, title)
+    with atomic_path(Path(path)) as tmp:  # laid out by hand: tight_layout would squeeze the label column
+        fig.savefig(tmp, format="png", dpi=CURVES_DPI)
+    return Path(path)
 
 
 def _error(value: float, interval: Interval | None) -> list[list[float]] | None:

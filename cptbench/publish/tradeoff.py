@@ -164,16 +164,22 @@ class _Scale:
         return TOP + PLOT_H - (value - low) / (high - low) * PLOT_H
 
 
-def _label_rows(heights: Sequence[float]) -> list[float]:
-    """Label baselines beside points at screen heights ``heights`` (sorted): as close to each as
-    ``LINE`` apart allows, pushed down, then back up if the last fell below the plot."""
+def spread_labels(heights: Sequence[float], gap: float, top: float, bottom: float) -> list[float]:
+    """Positions for labels beside points at heights ``heights`` (sorted, growing downward): each
+    as close to its point as ``gap`` apart allows, pushed down from ``top``, then back up where the
+    last fell below ``bottom`` (below it only when ``gap`` apart cannot fit between the two)."""
     rows: list[float] = []
     for h in heights:
-        rows.append(max(h, rows[-1] + LINE) if rows else max(h, TOP + 6))
-    bottom = max(TOP + PLOT_H, TOP + 6 + LINE * (len(rows) - 1))
+        rows.append(max(h, rows[-1] + gap) if rows else max(h, top))
+    lowest = max(bottom, top + gap * (len(rows) - 1))
     for i in reversed(range(len(rows))):
-        rows[i] = min(rows[i], bottom if i == len(rows) - 1 else rows[i + 1] - LINE)
+        rows[i] = min(rows[i], lowest if i == len(rows) - 1 else rows[i + 1] - gap)
     return rows
+
+
+def _label_rows(heights: Sequence[float]) -> list[float]:
+    """Label baselines in the SVG's column at the right, ``LINE`` apart."""
+    return spread_labels(heights, LINE, TOP + 6, TOP + PLOT_H)
 
 
 def _axes(scale: _Scale, family: str) -> list[str]:

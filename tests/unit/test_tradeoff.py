@@ -129,6 +129,25 @@ def test_write_tradeoff_png(groups, tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["tradeoff.png"]  # no temp file left
 
 
+def test_png_labels_never_overlap_and_stay_in_the_figure():
+    """Eight configurations, several on one spot (as merge sits on naive): the labels, drawn in a
+    column at the right, do not overlap each other or the plot, and none is cut off."""
+    points = [point_at(0.5 + 0.01 * (k % 3), 0.2 + 0.001 * k, f"{chr(65 + k)}: a configuration with a long name", naive=k == 0)
+              for k in range(8)]
+    fig = figures.tradeoff_figure(points, "logprob", "eight points")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axis = fig.axes[0]
+    from matplotlib.text import Text
+
+    # the text's own box: an annotation's get_window_extent includes its leader line
+    labels = [Text.get_window_extent(t, renderer) for t in axis.texts if t.get_text().startswith(tuple("ABCDEFGH"))]
+    assert len(labels) == 8
+    assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1:])
+    plot, page = axis.get_window_extent(renderer), fig.bbox
+    assert all(box.x0 > plot.x1 and box.x1 <= page.x1 and 0 <= box.y0 and box.y1 <= page.y1 for box in labels)
+
+
 def test_only_plain_naive_is_marked_as_the_reference(groups):
     """Replay is a method of its own; a naive run with LoRA or another schedule changes the recipe,
     so it is a configuration to compare, not the reference."""
