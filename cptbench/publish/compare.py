@@ -65,8 +65,8 @@ def side_names(count: int) -> list[str]:
 
 
 def compare_markdown(*groups: Sequence[RunRecord]) -> str:
-    """Every metric any side has, one column per side (seed means), and each later side's delta
-    against A with its paired 95 % interval and verdict."""
+    """Every metric some side defines, one column per side (seed means), and each later side's
+    delta against A with its paired 95 % interval and verdict."""
     names = side_names(len(groups))
     means = [mean_matrix(g) for g in groups]
     values = [metrics.as_dict(metrics.compute_all(m)) for m in means]
@@ -75,6 +75,8 @@ def compare_markdown(*groups: Sequence[RunRecord]) -> str:
     header = ["metric", *names, *(f"{n} − A [95 % interval]" for n in names[1:]), *(f"{n} is" for n in names[1:])]
     rows = []
     for key in values[0]:
+        if all(v.get(key) is None for v in values):  # a family no side measures, e.g. bpb on facts
+            continue
         deltas = [None if values[0][key] is None or v.get(key) is None else v[key] - values[0][key] for v in values[1:]]
         found = [c.metrics[key] if c else Delta(None, True) for c in comparisons]
         rows.append([

@@ -166,6 +166,9 @@ def test_comparison_writes_the_plane_and_references_it(groups, tmp_path):
     assert written["tradeoff"] == tmp_path / "tradeoff.png" and written["tradeoff"].read_bytes()[:8] == PNG_SIGNATURE
     assert written["markdown"].read_text(encoding="utf-8") == text
     assert "![plasticity against forgetting_max, one point per side](tradeoff.png)" in text
+    # facts measures accuracy, log-prob and Reuters bpb: no row for a metric undefined on both sides
+    assert "| plasticity[logprob] |" in text and "| final_general[bpb] |" in text
+    assert "| plasticity[bpb] |" not in text and "| final_general[accuracy] |" not in text
     table = text[text.index("| side |"):].splitlines()
     assert table[0] == "| side | plasticity[logprob] [95 %] | forgetting_max[logprob] [95 %] | naive |"
     assert table[2].startswith("| A | 6.9852 [") and table[2].endswith("| yes |")  # naive, seeds 0-2
