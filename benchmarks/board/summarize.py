@@ -42,11 +42,11 @@ def _short(value: float, interval) -> str:
 
 def overview(board: Board, names: list[str]) -> str:
     keys = [f"{c}[{board.family}]" for c in COLUMNS]
-    header = ["", "configuration", "seeds", *keys, "Reuters BPB ↓"]
+    header = ["", "rank", "configuration", "seeds", *keys, "Reuters BPB ↓"]
     rows = []
     for name, row in zip(names, board.rows):
         s = row.summary
-        rows.append([name, described(row), ",".join(str(e.submission.seed) for e in row.entries),
+        rows.append([name, row.rank, described(row), ",".join(str(e.submission.seed) for e in row.entries),
                      *(spanned(s.estimates[k], s.metrics.get(k), 2) for k in keys),
                      spanned(s.estimates[GENERAL], s.metrics.get(GENERAL), 3)])
     return markdown_table(header, rows)
