@@ -36,8 +36,10 @@ def described(row: Row) -> str:
     return row.first.header.method
 
 
-def _short(value: float, interval) -> str:
-    return spanned(value, interval, 2, signed=True)
+def delta_cell(value: float | None, delta: Delta) -> str:
+    """The difference with its interval and the verdict, short."""
+    said = verdict(delta, value)
+    return f"{spanned(value, delta.interval, 2, signed=True)} {SHORT.get(said, said)}"
 
 
 def overview(board: Board, names: list[str]) -> str:
@@ -69,8 +71,7 @@ def versus_naive(board: Board, names: list[str]) -> str:
             continue
         cells = []
         for key in keys:
-            value, delta = against(board.rows[naive], row, key)
-            cells.append(f"{_short(value, delta.interval)} {SHORT.get(verdict(delta, value), verdict(delta, value))}")
+            cells.append(delta_cell(*against(board.rows[naive], row, key)))
         rows.append([name, described(row), *cells])
     return markdown_table(header, rows)
 
@@ -81,8 +82,7 @@ def pairwise(board: Board, names: list[str], metric: str) -> str:
     key = f"{metric}[{board.family}]"
     cells = {}
     for column, row in combinations(range(len(names)), 2):  # the lower triangle: the other is its mirror
-        value, delta = against(board.rows[column], board.rows[row], key)
-        cells[(row, column)] = f"{_short(value, delta.interval)} {SHORT.get(verdict(delta, value), verdict(delta, value))}"
+        cells[(row, column)] = delta_cell(*against(board.rows[column], board.rows[row], key))
     return markdown_table([f"{key}: row − column", *names[:-1]],
                           [[n, *(cells.get((i, j), "") for j in range(len(names) - 1))] for i, n in enumerate(names) if i])
 
